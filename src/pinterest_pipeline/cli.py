@@ -1,0 +1,65 @@
+"""`pinterest-pipeline`: the batch job, the streaming job and the local demo (see DESIGN.md, "Commands").
+
+Every command prints a short summary and exits non-zero with a one-line reason on bad input or configuration;
+set PINTEREST_DEBUG=1 to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from pinterest_pipeline.errors import PipelineError
+
+
+def _add_batch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("batch", help="ingest new sink files; rebuild silver, quarantine and gold")
+    p.add_argument("--raw-root", required=True, help="root of the S3 sink's files (path, s3://, /Volumes/..., dbfs:/mnt/...)")
+    p.add_argument("--lake", required=True, help="lake root for tables and checkpoints (path or URI)")
+    p.add_argument("--topic-prefix", default="pinterest", help="topics are <prefix>.pin|geo|user (default: pinterest)")
+    p.add_argument("--catalog", help="Unity Catalog catalog for the tables (Databricks; needs --schema)")
+    p.add_argument("--schema", help="Unity Catalog schema for the tables (Databricks; needs --catalog)")
+    p.set_defaults(run=_run_batch)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+    from pinterest_pipeline.session import get_spark
+
+    config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema)
+    report = run_batch(get_spark("pinterest-batch"), config)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="pinterest-pipeline", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_batch(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: parse, run, and turn failures into one line and an exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except PipelineError as error:
+        print(f"pinterest-pipeline {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"pinterest-pipeline {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence of a command-line tool
+        if os.environ.get("PINTEREST_DEBUG"):
+            traceback.print_exc()
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"pinterest-pipeline {args.command}: {type(error).__name__}: {first_line}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

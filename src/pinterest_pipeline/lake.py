@@ -1,0 +1,224 @@
+"""Where tables live and how they are written: Delta tables in the lake layout of DESIGN.md.
+
+Two stores with one interface. `SparkDeltaStore` uses Spark's own Delta writer (Databricks, or wherever Delta's
+jars are on the session), at lake paths or in a Unity Catalog schema. `DeltaRsStore` writes the same tables with
+the `deltalake` package (delta-rs) where Spark has no Delta writer, as on a laptop, and reads them back as the
+Parquet files of the table's current snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from pinterest_pipeline.errors import ConfigError
+
+
+# Commit metadata key (Spark's userMetadata) naming what a derived table was built from.
+NOTE_KEY = "pinterest.built_from"
+
+
+@dataclass(frozen=True)
+class Txn:
+    """An application transaction: a write tagged (app_id, version) is done at most once."""
+
+    app_id: str
+    version: int
+
+
+def table_path(lake: str, name: str) -> str:
+    """The location of table `name` ("silver/pin", "gold/...") under a lake root."""
+    return f"{lake.rstrip('/')}/{name}"
+
+
+class TableStore(ABC):
+    """Reads and writes the lake's tables by logical name ("bronze/pin", "gold/users_joined_by_year")."""
+
+    def __init__(self, spark: SparkSession):
+        self.spark = spark
+
+    @abstractmethod
+    def version(self, name: str) -> int | None:
+        """The table's current version, or None when it does not exist."""
+
+    @abstractmethod
+    def read(self, name: str, schema: T.StructType) -> DataFrame:
+        """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
+
+    @abstractmethod
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> None:
+        """Append rows; with a txn, a (app_id, version) already committed is skipped."""
+
+    @abstractmethod
+    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> None:
+        """Replace the table's content (and schema) in one commit, tagged with `note` when given."""
+
+    @abstractmethod
+    def last_note(self, name: str) -> str | None:
+        """The note of the table's last commit (None when there is no table or no note)."""
+
+    def exists(self, name: str) -> bool:
+        """True when the table exists."""
+        return self.version(name) is not None
+
+
+class DeltaRsStore(TableStore):
+    """Delta tables under a lake root written with delta-rs, for sessions without Spark's Delta writer."""
+
+    def __init__(self, spark: SparkSession, lake: str):
+        super().__init__(spark)
+        self.lake = _local_or_object_store_uri(lake)
+
+    def _uri(self, name: str) -> str:
+        return table_path(self.lake, name)
+
+    def _table(self, name: str):
+        from deltalake import DeltaTable
+
+        uri = self._uri(name)
+        return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+
+    def version(self, name: str) -> int | None:
+        table = self._table(name)
+        return None if table is None else table.version()
+
+    def txn_version(self, name: str, app_id: str) -> int | None:
+        """The last version committed for `app_id` on the table, or None."""
+        table = self._table(name)
+        return None if table is None else table.transaction_version(app_id)
+
+    def read(self, name: str, schema: T.StructType) -> DataFrame:
+        table = self._table(name)
+        files = [] if table is None else table.file_uris()
+        if not files:
+            return self.spark.createDataFrame([], schema)
+        return self.spark.read.schema(schema).parquet(*files)
+
+    def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None = None) -> None:
+        from deltalake import CommitProperties, Transaction, write_deltalake
+
+        data = _utc_arrow(df.toArrow())
+        properties = CommitProperties(
+            custom_metadata={NOTE_KEY: note} if note is not None else None,
+            app_transactions=[Transaction(app_id=txn.app_id, version=txn.version)] if txn is not None else None,
+        )
+        write_deltalake(
+            self._uri(name),
+            data,
+            mode=mode,
+            schema_mode="overwrite" if mode == "overwrite" else None,
+            commit_properties=properties,
+        )
+
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> None:
+        if txn is not None:
+            done = self.txn_version(name, txn.app_id)
+            if done is not None and done >= txn.version:
+                return
+        self._write(df, name, "append", txn)
+
+    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> None:
+        self._write(df, name, "overwrite", None, note)
+
+    def last_note(self, name: str) -> str | None:
+        table = self._table(name)
+        return None if table is None else table.history(1)[0].get(NOTE_KEY)
+
+
+class SparkDeltaStore(TableStore):
+    """Delta tables written by Spark: at lake paths, or as `<catalog>.<schema>.<layer>_<name>` in Unity Catalog."""
+
+    def __init__(self, spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None):
+        super().__init__(spark)
+        self.lake = lake
+        self.catalog = catalog
+        self.schema = schema
+
+    def _qualified(self, name: str) -> str | None:
+        if not self.catalog:
+            return None
+        layer, _, table = name.partition("/")
+        table_name = table if layer == "gold" else f"{layer}_{table.replace('/', '_')}"
+        return f"`{self.catalog}`.`{self.schema}`.`{table_name}`"
+
+    def _ref(self, name: str) -> str:
+        return self._qualified(name) or f"delta.`{table_path(self.lake, name)}`"
+
+    def version(self, name: str) -> int | None:
+        try:
+            row = self.spark.sql(f"DESCRIBE HISTORY {self._ref(name)} LIMIT 1").first()
+        except Exception:  # noqa: BLE001 - Spark raises AnalysisException subclasses that differ by runtime
+            return None
+        return None if row is None else int(row["version"])
+
+    def read(self, name: str, schema: T.StructType) -> DataFrame:
+        if not self.exists(name):
+            return self.spark.createDataFrame([], schema)
+        qualified = self._qualified(name)
+        if qualified:
+            return self.spark.read.table(qualified)
+        return self.spark.read.format("delta").load(table_path(self.lake, name))
+
+    def _save(self, writer, name: str) -> None:
+        qualified = self._qualified(name)
+        if qualified:
+            writer.saveAsTable(qualified.replace("`", ""))
+        else:
+            writer.save(table_path(self.lake, name))
+
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> None:
+        writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
+        if txn is not None:
+            # Delta's idempotent writes: a (txnAppId, txnVersion) already committed is skipped.
+            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
+        self._save(writer, name)
+
+    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> None:
+        writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        if note is not None:
+            writer = writer.option("userMetadata", note)
+        self._save(writer, name)
+
+    def last_note(self, name: str) -> str | None:
+        try:
+            row = self.spark.sql(f"DESCRIBE HISTORY {self._ref(name)} LIMIT 1").first()
+        except Exception:  # noqa: BLE001
+            return None
+        return None if row is None else row["userMetadata"]
+
+
+def make_store(spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None) -> TableStore:
+    """Spark's Delta writer where the session has one, else delta-rs; Unity Catalog tables when named."""
+    from pinterest_pipeline.session import delta_available
+
+    if delta_available(spark):
+        return SparkDeltaStore(spark, lake, catalog, schema)
+    if catalog:
+        raise ConfigError("--catalog needs a session with Delta (Databricks or Databricks Connect)")
+    return DeltaRsStore(spark, lake)
+
+
+def _local_or_object_store_uri(lake: str) -> str:
+    parsed = urlparse(lake)
+    if parsed.scheme in ("", "file"):
+        return os.path.abspath(parsed.path if parsed.scheme == "file" else lake)
+    if parsed.scheme in ("s3", "s3a", "gs", "az", "abfss"):
+        return lake
+    raise ConfigError(f"the lake must be a local path or an object store URI, not {lake!r}")
+
+
+def _utc_arrow(table):
+    """Timestamps as UTC microseconds, the only timestamp a Delta table holds."""
+    import pyarrow as pa
+
+    fields = []
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type):
+            field = field.with_type(pa.timestamp("us", tz="UTC"))
+        fields.append(field)
+    return table.cast(pa.schema(fields))
