@@ -1,0 +1,163 @@
+"""The API Gateway Kinesis proxy: the production API's routes, mapped onto Kinesis actions.
+
+Requests are mapped as the API's integration templates do (the stream name comes from the path; `Data` is
+forwarded as the UTF-8 JSON text of the request's `Data`, like `$input.json('$.Data')`), and Kinesis' JSON
+response (or error, `{"__type", "message"}`, with its status) is returned as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import threading
+
+STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
+MAX_SHARDS = 500  # Kinesis' default shard quota per account and region
+MAX_DATA_BYTES = 1_048_576  # Kinesis' limit for one record's data blob
+MAX_PUT_RECORDS = 500
+
+
+class ProxyResponse(Exception):
+    """A finished response (status, JSON body), raised for request errors."""
+
+    def __init__(self, status: int, body: dict):
+        super().__init__(body.get("message", ""))
+        self.status = status
+        self.body = body
+
+
+def bad_request(message: str) -> ProxyResponse:
+    """API Gateway's request-validation error."""
+    return ProxyResponse(400, {"message": message})
+
+
+def _json_ready(value):
+    """Kinesis' JSON wire form of a boto3 response (epoch seconds for timestamps)."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _data_blob(data, where: str) -> bytes:
+    if data is None:
+        raise bad_request(f"{where}.Data may not be null")
+    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(blob) > MAX_DATA_BYTES:
+        raise bad_request(f"{where}.Data is larger than {MAX_DATA_BYTES} bytes")
+    return blob
+
+
+def _partition_key(key, where: str) -> str:
+    if not isinstance(key, str) or not 1 <= len(key) <= 256:
+        raise bad_request(f"{where}.PartitionKey must be a string of 1 to 256 characters")
+    return key
+
+
+def _json_object(body: bytes, allow_empty: bool = False) -> dict:
+    if allow_empty and not body.strip():
+        return {}
+    try:
+        request = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise bad_request("Invalid request body: malformed JSON") from None
+    if not isinstance(request, dict):
+        raise bad_request("Invalid request body: expected a JSON object")
+    return request
+
+
+class KinesisProxy:
+    """Maps the proxy routes onto a Kinesis endpoint (boto3, created on first use)."""
+
+    def __init__(self, endpoint_url: str | None, region: str = "us-east-1", local: bool = False,
+                 max_connections: int = 64):
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.local = local
+        self.max_connections = max_connections
+        self._client = None
+        self._lock = threading.Lock()
+
+    def client(self):
+        """The boto3 Kinesis client (thread-safe, shared)."""
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                # a local endpoint (moto) accepts any credentials; a real one uses the default chain
+                credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if self.local else {}
+                self._client = boto3.client(
+                    "kinesis", endpoint_url=self.endpoint_url, region_name=self.region,
+                    config=Config(max_pool_connections=self.max_connections, retries={"max_attempts": 2}),
+                    **credentials,
+                )
+            return self._client
+
+    def _call(self, action: str, **params) -> tuple[int, dict]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = getattr(self.client(), action)(**params)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            return status, {"__type": error.get("Code", "UnknownError"), "message": error.get("Message", "")}
+        except BotoCoreError as exc:
+            return 502, {"message": f"Kinesis endpoint failed: {exc}"}
+        return 200, _json_ready(response)
+
+    @staticmethod
+    def _stream(name: str) -> str:
+        if not STREAM_NAME.match(name):
+            raise bad_request("Invalid stream name: 1 to 128 of a-z, A-Z, 0-9, '_', '-', '.'")
+        return name
+
+    def list_streams(self) -> tuple[int, dict]:
+        """`GET /streams` -> ListStreams."""
+        return self._call("list_streams")
+
+    def create_stream(self, name: str, body: bytes) -> tuple[int, dict]:
+        """`POST /streams/{name}` with `{"ShardCount": n}` -> CreateStream."""
+        name = self._stream(name)
+        shards = _json_object(body, allow_empty=True).get("ShardCount", 1)
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
+            raise bad_request(f"ShardCount must be an integer from 1 to {MAX_SHARDS}")
+        return self._call("create_stream", StreamName=name, ShardCount=shards)
+
+    def describe_stream(self, name: str) -> tuple[int, dict]:
+        """`GET /streams/{name}` -> DescribeStream."""
+        return self._call("describe_stream", StreamName=self._stream(name))
+
+    def delete_stream(self, name: str) -> tuple[int, dict]:
+        """`DELETE /streams/{name}` -> DeleteStream."""
+        return self._call("delete_stream", StreamName=self._stream(name))
+
+    def put_record(self, name: str, body: bytes) -> tuple[int, dict]:
+        """`PUT /streams/{name}/record` with `{"StreamName", "Data", "PartitionKey"}` -> PutRecord."""
+        name = self._stream(name)
+        request = _json_object(body)
+        blob = _data_blob(request.get("Data"), "body")
+        key = _partition_key(request.get("PartitionKey"), "body")
+        return self._call("put_record", StreamName=name, Data=blob, PartitionKey=key)
+
+    def put_records(self, name: str, body: bytes) -> tuple[int, dict]:
+        """`PUT /streams/{name}/records` with `{"StreamName", "Records": [{"Data", "PartitionKey"}]}`."""
+        name = self._stream(name)
+        records = _json_object(body).get("Records")
+        if not isinstance(records, list) or not 1 <= len(records) <= MAX_PUT_RECORDS:
+            raise bad_request(f"Records must be an array of 1 to {MAX_PUT_RECORDS} records")
+        entries = []
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise bad_request(f"Records[{i}] must be an object")
+            entries.append({"Data": _data_blob(record.get("Data"), f"Records[{i}]"),
+                            "PartitionKey": _partition_key(record.get("PartitionKey"), f"Records[{i}]")})
+        return self._call("put_records", StreamName=name, Records=entries)

@@ -1,0 +1,300 @@
+"""The HTTP server: routing, API key, size limits, bounded concurrency, and the `Gateway` context manager."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from . import kafka_rest, openapi
+from .kinesis import KinesisProxy, ProxyResponse
+from .sink import Sink
+
+log = logging.getLogger(__name__)
+
+ENTITIES = ("pin", "geo", "user")
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_MOTO_SERVERS: dict[str, object] = {}
+
+
+def start_moto() -> str:
+    """Start moto's server in a background thread on 127.0.0.1 (a free port); returns its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    _MOTO_SERVERS[url] = server
+    return url
+
+
+def stop_moto(url: str) -> None:
+    """Stop a server started by `start_moto`."""
+    server = _MOTO_SERVERS.pop(url, None)
+    if server is not None:
+        server.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading server with a bound on concurrent connections (memory stays bounded under load)."""
+
+    daemon_threads = False
+    block_on_close = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, gateway: "Gateway", max_connections: int):
+        self.gateway = gateway
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        self.closing = False
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if self.closing:
+            self.shutdown_request(request)
+            return
+        # waiting for a free slot stops accepting, so excess clients queue in the kernel's backlog
+        while not self._slots.acquire(timeout=0.2):
+            if self.closing:
+                self.shutdown_request(request)
+                return
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        self._slots.release()
+
+    def stop_reading(self) -> None:
+        """End idle keep-alive connections: a request being handled still gets its response."""
+        self.closing = True
+        with self._open_lock:
+            for request in self._open:
+                try:
+                    request.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pinterest-gateway"
+    timeout = 60  # an idle keep-alive connection frees its slot after this
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self):  # noqa: N802
+        self._dispatch("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PUT(self):  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_DELETE(self):  # noqa: N802
+        self._dispatch("DELETE")
+
+    def _send(self, status: int, body, content_type: str = "application/json") -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering a length error (the connection then closes)."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            self._send(411, {"error_code": 411, "message": "Content-Length is required"})
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            self._send(400, {"error_code": 400, "message": "invalid Content-Length"})
+            return None
+        if length > self.server.gateway.max_request_bytes:
+            self.close_connection = True  # the body is left unread
+            limit = self.server.gateway.max_request_bytes
+            self._send(413, {"error_code": 413, "message": f"Request body is larger than {limit} bytes"})
+            return None
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            return None
+        return body
+
+    def _dispatch(self, method: str) -> None:
+        gateway = self.server.gateway
+        body = self._read_body()
+        if body is None:
+            return
+        parts = [unquote(p) for p in urlsplit(self.path).path.split("/") if p]
+        if method == "GET" and parts == ["openapi.json"]:
+            return self._send(200, openapi.document())
+        if gateway.api_key is not None and self.headers.get("x-api-key") != gateway.api_key:
+            return self._send(403, {"message": "Forbidden"})
+        try:
+            if parts and parts[0] == "topics":
+                self._kafka(method, parts[1:], body)
+            elif parts and parts[0] == "streams":
+                self._kinesis(method, parts[1:], body)
+            else:
+                self._send(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
+        except kafka_rest.ProxyError as exc:
+            self._send(exc.status, exc.body())
+        except ProxyResponse as exc:
+            self._send(exc.status, exc.body)
+        except Exception as exc:  # the proxy answers 500 with its error shape rather than dropping the client
+            log.exception("request failed")
+            self._send(500, {"error_code": 50002, "message": f"Internal error: {exc}"})
+
+    def _kafka(self, method: str, rest: list[str], body: bytes) -> None:
+        gateway = self.server.gateway
+        allowed = {0: ("GET",), 1: ("GET", "POST")}.get(len(rest))
+        if allowed is None:
+            return self._send(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
+        if method not in allowed:
+            return self._send(405, {"error_code": 405, "message": "HTTP 405 Method Not Allowed"})
+        kind = kafka_rest.RESPONSE_CONTENT_TYPE
+        if not rest:
+            return self._send(200, kafka_rest.list_topics(gateway.sink), kind)
+        if method == "GET":
+            return self._send(200, kafka_rest.describe_topic(gateway.sink, rest[0], gateway.sink.flush_size), kind)
+        response = kafka_rest.produce(gateway.sink, rest[0], self.headers.get("Content-Type"), body,
+                                      gateway.auto_create_topics)
+        self._send(200, response, kind)
+
+    def _kinesis(self, method: str, rest: list[str], body: bytes) -> None:
+        kinesis = self.server.gateway.kinesis
+        routes = {
+            (0, "GET"): lambda: kinesis.list_streams(),
+            (1, "POST"): lambda: kinesis.create_stream(rest[0], body),
+            (1, "GET"): lambda: kinesis.describe_stream(rest[0]),
+            (1, "DELETE"): lambda: kinesis.delete_stream(rest[0]),
+        }
+        if len(rest) == 2 and rest[1] in ("record", "records"):
+            routes[(2, "PUT")] = lambda: (kinesis.put_record if rest[1] == "record" else kinesis.put_records)(
+                rest[0], body)
+        route = routes.get((len(rest), method))
+        if route is None:
+            known = any(length == len(rest) for length, _ in routes)
+            return self._send(405 if known else 404, {"message": "Method Not Allowed" if known else "Not Found"})
+        status, response = route()
+        self._send(status, response)
+
+
+def raw_root_path(uri: str) -> Path:
+    """A local path from `--raw-root` (a path or a file:// URI); other schemes are refused."""
+    parsed = urlsplit(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme and len(parsed.scheme) > 1:  # a one-letter scheme is a Windows drive
+        raise ValueError(f"raw root must be a local path or file:// URI, not {parsed.scheme}://")
+    return Path(uri)
+
+
+class Gateway:
+    """The local gateway in a background thread; use as a context manager (`url` once started)."""
+
+    def __init__(self, raw_root: str | Path, *, host: str = "127.0.0.1", port: int = 0,
+                 kinesis_endpoint: str | None = None, flush_size: int = 500, rotate_interval_ms: int = 60000,
+                 api_key: str | None = None, topic_prefix: str = "pinterest", auto_create_topics: bool = False,
+                 partitions: int = 1, max_request_bytes: int = MAX_REQUEST_BYTES, max_connections: int = 64,
+                 region: str = "us-east-1"):
+        self.raw_root = raw_root_path(str(raw_root))
+        self.host, self.port = host, port
+        self.kinesis_endpoint = kinesis_endpoint
+        self.flush_size, self.rotate_interval_ms, self.partitions = flush_size, rotate_interval_ms, partitions
+        self.api_key = api_key
+        self.topic_prefix = topic_prefix
+        self.auto_create_topics = auto_create_topics
+        self.max_request_bytes = max_request_bytes
+        self.max_connections = max_connections
+        self.region = region
+        self.sink: Sink | None = None
+        self.kinesis: KinesisProxy | None = None
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._own_moto: str | None = None
+        self.url: str | None = None  # the base URL, once started
+
+    def start(self) -> "Gateway":
+        """Recover the raw root, bind, and serve in background threads."""
+        if self.raw_root.exists() and not self.raw_root.is_dir():
+            raise ValueError(f"raw root {self.raw_root} is not a folder")
+        self.sink = Sink(self.raw_root, self.flush_size, self.rotate_interval_ms, self.partitions)
+        for entity in ENTITIES:
+            self.sink.create_topic(f"{self.topic_prefix}.{entity}")
+        try:
+            self._server = _Server((self.host, self.port), _Handler, self, self.max_connections)
+        except BaseException:
+            self.sink.close()
+            raise
+        self.url = "http://{}:{}".format(*self._server.server_address[:2])
+        if self.kinesis_endpoint is None:
+            self.kinesis_endpoint = self._own_moto = start_moto()
+        self.kinesis = KinesisProxy(self.kinesis_endpoint, self.region, local=self._own_moto is not None
+                                    or urlsplit(self.kinesis_endpoint).hostname in ("127.0.0.1", "localhost"),
+                                    max_connections=self.max_connections)
+        self._threads = [threading.Thread(target=self._server.serve_forever, name="gateway-http", daemon=True),
+                         threading.Thread(target=self._rotate, name="gateway-rotate", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _rotate(self) -> None:
+        tick = min(1.0, max(0.01, self.rotate_interval_ms / 4000))
+        while not self._stop.wait(tick):
+            try:
+                self.sink.rotate_due()
+            except OSError:
+                log.exception("rotation failed; retrying on the next tick")
+
+    def close(self) -> None:
+        """Stop accepting, finish in-flight requests, then publish every staged record."""
+        if self._server is None:
+            return
+        self._server.stop_reading()
+        self._server.shutdown()
+        self._server.server_close()  # joins the request threads
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self.sink.close()
+        if self._own_moto:
+            stop_moto(self._own_moto)
+        self._server = None
+
+    def __enter__(self) -> "Gateway":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
