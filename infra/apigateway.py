@@ -1,0 +1,216 @@
+"""API Gateway REST API: Kinesis routes with mapping templates, `{proxy+}` to the REST proxy, API key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra import names
+from infra.core import Context, Found, Resource, tags_owned
+from infra.errors import MissingDependencyError
+
+TEMPLATES = Path(__file__).parent / "templates" / "apigateway"
+STREAM = "/streams/{stream-name}"
+
+
+@dataclass(frozen=True)
+class KinesisRoute:
+    """One Kinesis route: a path and method mapped to a Kinesis action by a mapping template."""
+
+    path: str
+    method: str
+    action: str
+    template: str
+
+    def mapping_template(self) -> str:
+        """The request mapping template (Velocity) for this route."""
+        return (TEMPLATES / self.template).read_text()
+
+
+KINESIS_ROUTES = (
+    KinesisRoute("/streams", "GET", "ListStreams", "list_streams.vtl"),
+    KinesisRoute(STREAM, "POST", "CreateStream", "create_stream.vtl"),
+    KinesisRoute(STREAM, "GET", "DescribeStream", "describe_stream.vtl"),
+    KinesisRoute(STREAM, "DELETE", "DeleteStream", "delete_stream.vtl"),
+    KinesisRoute(f"{STREAM}/record", "PUT", "PutRecord", "put_record.vtl"),
+    KinesisRoute(f"{STREAM}/records", "PUT", "PutRecords", "put_records.vtl"),
+)
+PROXY_PATH = "/{proxy+}"
+
+
+def _path_params(path: str) -> dict[str, bool]:
+    params = [part.strip("{}+") for part in path.split("/") if part.startswith("{")]
+    return {f"method.request.path.{p}": True for p in params}
+
+
+def invoke_url(ctx: Context, api_id: str) -> str:
+    """The stage's public invoke URL."""
+    return f"https://{api_id}.execute-api.{ctx.d.region}.amazonaws.com/{ctx.d.stage}"
+
+
+class RestApi(Resource):
+    """The REST API with every route, deployed to the stage; built whole, deleted whole if building fails."""
+
+    kind = "apigateway rest api"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, ctx.d.resource_name("api"))
+
+    @property
+    def api(self):
+        return self.ctx.client("apigateway")
+
+    def find(self) -> Found | None:
+        for page in self.api.get_paginator("get_rest_apis").paginate():
+            for item in page["items"]:
+                if item["name"] == self.name:
+                    return Found(item["id"], owned=tags_owned(item.get("tags", {}), self.ctx))
+        return None
+
+    def check(self, planned: set[tuple[str, str]]) -> None:
+        if ("iam role", names.role(self.ctx, "apigw-kinesis")) not in planned:
+            from infra.iam import Role
+            if Role(self.ctx, "apigw-kinesis").find() is None:
+                raise MissingDependencyError("apigateway needs the apigw-kinesis role: apply the iam component")
+        if ("ec2 instance", self.ctx.d.resource_name("rest-proxy")) not in planned:
+            from infra.ec2 import RestProxyHost
+            if RestProxyHost(self.ctx).find() is None:
+                raise MissingDependencyError("apigateway needs the REST proxy host: apply the ec2 component")
+
+    def _rest_proxy_host(self) -> str:
+        from infra.ec2 import RestProxyHost
+        found = RestProxyHost(self.ctx).find()
+        if found is None:
+            raise MissingDependencyError("apigateway needs the REST proxy host: apply the ec2 component")
+        return found.details["public_dns"]
+
+    def create(self) -> None:
+        api_id = self.api.create_rest_api(name=self.name, description=f"{self.ctx.d.name}: Kafka and Kinesis",
+                                          endpointConfiguration={"types": ["REGIONAL"]},
+                                          tags=self.ctx.d.tags)["id"]
+        try:
+            self._build(api_id)
+        except Exception:
+            self.api.delete_rest_api(restApiId=api_id)  # no half-built API left behind to be mistaken as done
+            raise
+
+    def _build(self, api_id: str) -> None:
+        root = next(r["id"] for r in self.api.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+        ids = {"/": root}
+
+        def resource_id(path: str) -> str:
+            if path not in ids:
+                parent, _, part = path.rpartition("/")
+                ids[path] = self.api.create_resource(restApiId=api_id, parentId=resource_id(parent or "/"),
+                                                     pathPart=part)["id"]
+            return ids[path]
+
+        role = names.role_arn(self.ctx, "apigw-kinesis")
+        for route in KINESIS_ROUTES:
+            rid = resource_id(route.path)
+            self.api.put_method(restApiId=api_id, resourceId=rid, httpMethod=route.method,
+                                authorizationType="NONE", apiKeyRequired=True,
+                                requestParameters=_path_params(route.path))
+            self.api.put_integration(
+                restApiId=api_id, resourceId=rid, httpMethod=route.method, type="AWS",
+                integrationHttpMethod="POST", credentials=role,
+                uri=f"arn:aws:apigateway:{self.ctx.d.region}:kinesis:action/{route.action}",
+                requestParameters={"integration.request.header.Content-Type": "'application/x-amz-json-1.1'"},
+                requestTemplates={"application/json": route.mapping_template()},
+                passthroughBehavior="WHEN_NO_TEMPLATES")
+            for status, pattern in (("200", ""), ("400", "4\\d{2}"), ("500", "5\\d{2}")):
+                self.api.put_method_response(restApiId=api_id, resourceId=rid, httpMethod=route.method,
+                                             statusCode=status, responseModels={"application/json": "Empty"})
+                self.api.put_integration_response(restApiId=api_id, resourceId=rid, httpMethod=route.method,
+                                                  statusCode=status, selectionPattern=pattern)
+
+        rid = resource_id(PROXY_PATH)
+        host = self._rest_proxy_host()
+        self.api.put_method(restApiId=api_id, resourceId=rid, httpMethod="ANY", authorizationType="NONE",
+                            apiKeyRequired=True, requestParameters=_path_params(PROXY_PATH))
+        self.api.put_integration(restApiId=api_id, resourceId=rid, httpMethod="ANY", type="HTTP_PROXY",
+                                 integrationHttpMethod="ANY",
+                                 uri=f"http://{host}:{self.ctx.d.rest_proxy_port}/{{proxy}}",
+                                 requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+        self.api.create_deployment(restApiId=api_id, stageName=self.ctx.d.stage,
+                                   description=f"{self.ctx.d.name} routes")
+
+    def delete(self, found: Found) -> None:
+        self.api.delete_rest_api(restApiId=found.ident)
+
+    def outputs(self, found: Found) -> dict:
+        return {"rest_api_id": found.ident, "invoke_url": invoke_url(self.ctx, found.ident)}
+
+
+class ApiKey(Resource):
+    """The API key clients send as x-api-key; only its id is ever output, never its value."""
+
+    kind = "apigateway api key"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, ctx.d.resource_name("key"))
+
+    @property
+    def api(self):
+        return self.ctx.client("apigateway")
+
+    def find(self) -> Found | None:
+        for page in self.api.get_paginator("get_api_keys").paginate(nameQuery=self.name, includeValues=False):
+            for item in page["items"]:
+                if item["name"] == self.name:
+                    return Found(item["id"], owned=tags_owned(item.get("tags", {}), self.ctx))
+        return None
+
+    def create(self) -> None:
+        self.api.create_api_key(name=self.name, enabled=True, tags=self.ctx.d.tags)
+
+    def delete(self, found: Found) -> None:
+        self.api.delete_api_key(apiKey=found.ident)
+
+    def outputs(self, found: Found) -> dict:
+        return {"api_key_id": found.ident}
+
+
+class UsagePlan(Resource):
+    """Throttling for the stage, and the link that makes the API key valid on it."""
+
+    kind = "apigateway usage plan"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, ctx.d.resource_name("plan"))
+
+    @property
+    def api(self):
+        return self.ctx.client("apigateway")
+
+    def find(self) -> Found | None:
+        for page in self.api.get_paginator("get_usage_plans").paginate():
+            for item in page["items"]:
+                if item["name"] == self.name:
+                    return Found(item["id"], owned=tags_owned(item.get("tags", {}), self.ctx))
+        return None
+
+    def create(self) -> None:
+        api_id, key_id = RestApi(self.ctx).find().ident, ApiKey(self.ctx).find().ident
+        plan_id = self.api.create_usage_plan(
+            name=self.name, apiStages=[{"apiId": api_id, "stage": self.ctx.d.stage}],
+            throttle={"rateLimit": self.ctx.d.throttle_rate, "burstLimit": self.ctx.d.throttle_burst},
+            tags=self.ctx.d.tags)["id"]
+        self.api.create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
+
+    def delete(self, found: Found) -> None:
+        for key in self.api.get_usage_plan_keys(usagePlanId=found.ident)["items"]:
+            self.api.delete_usage_plan_key(usagePlanId=found.ident, keyId=key["id"])
+        api_id = RestApi(self.ctx).find()
+        if api_id is not None:
+            # A usage plan cannot be deleted while it still names a stage.
+            self.api.update_usage_plan(usagePlanId=found.ident, patchOperations=[
+                {"op": "remove", "path": "/apiStages", "value": f"{api_id.ident}:{self.ctx.d.stage}"}])
+        self.api.delete_usage_plan(usagePlanId=found.ident)
+
+    def outputs(self, found: Found) -> dict:
+        return {"usage_plan_id": found.ident}
+
+
+def resources(ctx: Context) -> list[Resource]:
+    """The apigateway component."""
+    return [RestApi(ctx), ApiKey(ctx), UsagePlan(ctx)]

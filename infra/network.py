@@ -1,0 +1,81 @@
+"""Subnets and the security group shared by the MSK brokers, the REST proxy host and the connector."""
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from infra.core import Context, Found, Resource, tags_owned
+from infra.errors import ConfigError
+
+KAFKA_IAM_PORT = 9098  # MSK's SASL/IAM over TLS listener
+
+
+def subnets(ctx: Context) -> list[dict]:
+    """The configured subnets, or one per availability zone of the default VPC (first two)."""
+    ec2 = ctx.client("ec2")
+    if ctx.d.subnet_ids:
+        found = ec2.describe_subnets(SubnetIds=list(ctx.d.subnet_ids))["Subnets"]
+    else:
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        if not vpcs:
+            raise ConfigError(f"no default VPC in {ctx.d.region}: set subnet_ids")
+        found = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+        by_zone = {}
+        for s in sorted(found, key=lambda s: s["AvailabilityZone"]):
+            by_zone.setdefault(s["AvailabilityZone"], s)
+        found = list(by_zone.values())[:2]
+    if len({s["AvailabilityZone"] for s in found}) < 2 or len({s["VpcId"] for s in found}) != 1:
+        raise ConfigError("MSK needs subnets of one VPC in at least two availability zones")
+    return found
+
+
+class SecurityGroup(Resource):
+    """Kafka (IAM/TLS) between members of the group; the REST proxy port open to API Gateway."""
+
+    kind = "ec2 security group"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, ctx.d.resource_name("sg"))
+
+    @property
+    def ec2(self):
+        return self.ctx.client("ec2")
+
+    def find(self) -> Found | None:
+        vpc = subnets(self.ctx)[0]["VpcId"]
+        groups = self.ec2.describe_security_groups(Filters=[
+            {"Name": "group-name", "Values": [self.name]}, {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
+        if not groups:
+            return None
+        tags = {t["Key"]: t["Value"] for t in groups[0].get("Tags", [])}
+        return Found(groups[0]["GroupId"], owned=tags_owned(tags, self.ctx))
+
+    def create(self) -> None:
+        vpc = subnets(self.ctx)[0]["VpcId"]
+        group_id = self.ec2.create_security_group(
+            GroupName=self.name, Description=f"{self.ctx.d.name}: MSK, REST proxy, connector", VpcId=vpc,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                {"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()]}])["GroupId"]
+        rules = [
+            {"IpProtocol": "tcp", "FromPort": KAFKA_IAM_PORT, "ToPort": KAFKA_IAM_PORT,
+             "UserIdGroupPairs": [{"GroupId": group_id}]},
+            # API Gateway's HTTP proxy reaches the host from AWS's public ranges, which are not fixed;
+            # the API key on every route is the access control (a VPC link + NLB would cost ~$16/month).
+            {"IpProtocol": "tcp", "FromPort": self.ctx.d.rest_proxy_port, "ToPort": self.ctx.d.rest_proxy_port,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+        ]
+        if self.ctx.d.ssh_cidr:
+            rules.append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                          "IpRanges": [{"CidrIp": self.ctx.d.ssh_cidr}]})
+        self.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=rules)
+
+    def delete(self, found: Found) -> None:
+        try:
+            self.ec2.delete_security_group(GroupId=found.ident)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "DependencyViolation":
+                raise
+            # Still used by a component that is not being destroyed (e.g. destroying ec2 but not msk).
+            self.ctx.log(f"= {self.kind} {self.name} kept: still in use")
+
+    def outputs(self, found: Found) -> dict:
+        return {"security_group_id": found.ident}
