@@ -264,7 +264,8 @@ class Gateway:
         self.kinesis = KinesisProxy(self.kinesis_endpoint, self.region, local=self._own_moto is not None
                                     or urlsplit(self.kinesis_endpoint).hostname in ("127.0.0.1", "localhost"),
                                     max_connections=self.max_connections)
-        self._threads = [threading.Thread(target=self._server.serve_forever, name="gateway-http", daemon=True),
+        self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.1,), name="gateway-http",
+                                         daemon=True),
                          threading.Thread(target=self._rotate, name="gateway-rotate", daemon=True)]
         for thread in self._threads:
             thread.start()
