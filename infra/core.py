@@ -119,44 +119,56 @@ class Change:
         return f"{self.action} {self.kind} {self.name}"
 
 
+def _survey(resources: list[Resource]) -> list[tuple[Resource, Found | None]]:
+    return [(r, r.find()) for r in resources]
+
+
+def _change(r: Resource, found: Found | None, destroy: bool) -> Change:
+    if found is None:
+        return Change(" " if destroy else "+", r.kind, r.name)
+    if not found.owned:
+        return Change("!", r.kind, r.name)
+    return Change("-" if destroy else "=", r.kind, r.name)
+
+
 def plan(resources: list[Resource], destroy: bool = False) -> list[Change]:
     """What apply (or destroy) would do, found without changing anything."""
-    changes = []
-    for r in (reversed(resources) if destroy else resources):
-        found = r.find()
-        if found is None:
-            changes.append(Change("+" if not destroy else " ", r.kind, r.name))
-        elif not found.owned:
-            changes.append(Change("!", r.kind, r.name))
-        else:
-            changes.append(Change("-" if destroy else "=", r.kind, r.name))
-    return [c for c in changes if c.action != " "]
+    changes = [_change(r, found, destroy) for r, found in _survey(resources)]
+    return [c for c in (reversed(changes) if destroy else changes) if c.action != " "]
 
 
-def apply(resources: list[Resource]) -> dict:
-    """Create what is missing and converge what exists; return the outputs of every resource."""
-    conflicts = [c for c in plan(resources) if c.action == "!"]
+@dataclass
+class ApplyResult:
+    """What apply created, and the outputs of every resource."""
+
+    created: list[Change]
+    outputs: dict
+
+
+def apply(resources: list[Resource]) -> ApplyResult:
+    """Create what is missing and converge what exists, after checking nothing is in the way."""
+    survey = _survey(resources)
+    conflicts = [_change(r, f, False) for r, f in survey if f is not None and not f.owned]
     if conflicts:
         raise ConflictError(f"{conflicts[0].kind} {conflicts[0].name} exists but is not tagged "
                             f"deployment={resources[0].ctx.d.name}; refusing to adopt it")
     planned = {r.key for r in resources}
-    for r in resources:
-        if r.find() is None:
+    for r, found in survey:
+        if found is None:
             r.check(planned)
-    outputs: dict = {}
-    for r in resources:
-        found = r.find()
+    created = []
+    for r, found in survey:
         if found is None:
             r.ctx.log(f"+ {r.kind} {r.name}")
             r.create()
+            created.append(Change("+", r.kind, r.name))
             found = r.find()
             if found is None:
                 raise InfraError(f"{r.kind} {r.name} was created but cannot be found")
         else:
             r.converge(found)
-        outputs.update(r.outputs(found))
         r.ctx.outputs.update(r.outputs(found))
-    return outputs
+    return ApplyResult(created, dict(resources[0].ctx.outputs) if resources else {})
 
 
 def destroy(resources: list[Resource]) -> list[Change]:

@@ -48,7 +48,7 @@ class Role(Resource):
         _, build = policies.ROLES[self.purpose]
         # put_role_policy replaces the document: re-applying updates the policy without creating anything.
         self.iam.put_role_policy(RoleName=self.name, PolicyName=POLICY_NAME,
-                                 PolicyDocument=json.dumps(build(self.ctx)))
+                                 PolicyDocument=json.dumps(policies.check_least_privilege(build(self.ctx))))
 
     def delete(self, found: Found) -> None:
         for policy in self.iam.list_role_policies(RoleName=self.name)["PolicyNames"]:

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from infra import names
 from infra.core import Context
+from infra.errors import InfraError
 
 VERSION = "2012-10-17"
+# Services that hold or move the pipeline's data: never a wildcard action, never Resource "*".
+DATA_SERVICES = ("s3", "kafka", "kafka-cluster", "kafkaconnect", "kinesis", "airflow", "sqs", "kms")
+# Actions that have no resource-level permissions, so "*" is the only resource they accept.
+RESOURCELESS_ACTIONS = {"kinesis:ListStreams", "s3:GetAccountPublicAccessBlock"}
 
 
 def trust(*services: str) -> dict:
@@ -101,3 +106,34 @@ ROLES = {
 def all_policies(ctx: Context) -> dict[str, dict]:
     """Every permission policy this deployment generates, by role purpose."""
     return {purpose: build(ctx) for purpose, (_, build) in ROLES.items()}
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def least_privilege_violations(policy: dict) -> list[str]:
+    """Why a permission policy is broader than allowed: wildcard or unscoped data-service actions."""
+    problems = []
+    for stmt in policy["Statement"]:
+        if stmt.get("Effect") != "Allow":
+            continue
+        if "NotAction" in stmt or "NotResource" in stmt:
+            problems.append(f"{stmt.get('Sid', '?')}: NotAction/NotResource grants too much")
+            continue
+        resources = _as_list(stmt.get("Resource", []))
+        for action in _as_list(stmt.get("Action", [])):
+            service = action.split(":", 1)[0].lower()
+            if action == "*" or (service in DATA_SERVICES and "*" in action):
+                problems.append(f"wildcard action {action}")
+            elif service in DATA_SERVICES and "*" in resources and action not in RESOURCELESS_ACTIONS:
+                problems.append(f"{action} on Resource *")
+    return problems
+
+
+def check_least_privilege(policy: dict) -> dict:
+    """Return the policy, or raise if it breaks the least-privilege rules above."""
+    problems = least_privilege_violations(policy)
+    if problems:
+        raise InfraError(f"policy is not least privilege: {'; '.join(problems)}")
+    return policy

@@ -82,10 +82,10 @@ def run(command: str, ctx: Context, outputs_path: Path) -> int:
         return 1 if counts["!"] else 0
     previous = json.loads(outputs_path.read_text()) if outputs_path.is_file() else {}
     if command == "apply":
-        created = [c for c in plan(res) if c.action == "+"]
-        outputs = apply(res)
-        write_outputs(outputs_path, {**previous, **base_outputs(ctx), **outputs})
-        ctx.log(f"apply: {len(created)} created, {len(res) - len(created)} unchanged; outputs in {outputs_path}")
+        result = apply(res)
+        write_outputs(outputs_path, {**previous, **base_outputs(ctx), **result.outputs})
+        ctx.log(f"apply: {len(result.created)} created, {len(res) - len(result.created)} unchanged; "
+                f"outputs in {outputs_path}")
         return 0
     deleted = destroy(res)
     remaining = {k: v for k, v in previous.items()

@@ -1,0 +1,83 @@
+"""The sink connector settings, the REST proxy user data and the API Gateway routes and templates."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from infra import apigateway, connector
+from infra.config import Deployment
+from infra.core import Context
+from infra.ec2 import render_user_data
+
+
+def _ctx(name="demo"):
+    ctx = Context(Deployment(name=name), client_factory=lambda s: pytest.fail(f"no AWS call ({s})"))
+    ctx.__dict__["account_id"] = "123456789012"
+    return ctx
+
+
+def test_sink_defaults_do_not_write_one_file_per_record():
+    assert connector.SINK_FLUSH_SIZE == 500
+    assert connector.SINK_ROTATE_INTERVAL_MS == 60000
+    config = connector.sink_connector_config("bucket-x", "eu-west-1", "demo")
+    assert config["flush.size"] == "500"
+    assert config["rotate.interval.ms"] == config["rotate.schedule.interval.ms"] == "60000"
+    assert config["timezone"] == "UTC"
+    assert all(isinstance(v, str) for v in config.values())  # MSK Connect takes a string map
+
+
+def test_sink_writes_the_design_storage_layout():
+    config = connector.sink_connector_config("bucket-x", "eu-west-1", "demo")
+    assert config["s3.bucket.name"] == "bucket-x" and config["topics.dir"] == "topics"
+    assert config["format.class"] == "io.confluent.connect.s3.format.json.JsonFormat"
+    assert config["partitioner.class"].endswith(".DefaultPartitioner")  # partition=<p>/ directories
+    assert config["value.converter.schemas.enable"] == "false"
+
+
+def test_topics_regex_selects_exactly_the_three_topics():
+    pattern = re.compile(connector.topics_regex("my.app"))
+    assert all(pattern.match(f"my.app.{e}") for e in ("pin", "geo", "user"))
+    assert not any(pattern.match(t) for t in ("my.app.pins", "myXapp.pin", "other.pin", "my.app.pin.x"))
+
+
+def test_user_data_is_valid_bash_with_every_value_filled_in():
+    script = render_user_data(_ctx("acme"), "b-1.x:9098,b-2.x:9098")
+    assert 'BOOTSTRAP="b-1.x:9098,b-2.x:9098"' in script
+    assert "for topic in acme.pin acme.geo acme.user; do" in script
+    assert "--replication-factor 2" in script and "listeners=http://0.0.0.0:8082" in script
+    assert "client.sasl.mechanism=AWS_MSK_IAM" in script and "kafka-rest-start" in script
+    assert "confluent-community-7.6.1.tar.gz" in script and "/archive/7.6/" in script
+    if shutil.which("bash"):
+        subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+
+
+def test_routes_match_the_original_course():
+    routes = {(r.path, r.method): r.action for r in apigateway.KINESIS_ROUTES}
+    assert routes == {
+        ("/streams", "GET"): "ListStreams",
+        ("/streams/{stream-name}", "POST"): "CreateStream",
+        ("/streams/{stream-name}", "GET"): "DescribeStream",
+        ("/streams/{stream-name}", "DELETE"): "DeleteStream",
+        ("/streams/{stream-name}/record", "PUT"): "PutRecord",
+        ("/streams/{stream-name}/records", "PUT"): "PutRecords",
+    }
+
+
+@pytest.mark.parametrize("route", apigateway.KINESIS_ROUTES, ids=lambda r: r.action)
+def test_mapping_templates_name_the_stream_from_the_path(route):
+    template = route.mapping_template()
+    if route.action == "ListStreams":
+        assert template.strip() == "{}"
+    else:
+        assert "\"StreamName\": \"$input.params('stream-name')\"" in template
+
+
+def test_record_templates_encode_the_data_and_keep_the_partition_key():
+    record = apigateway.KINESIS_ROUTES[4].mapping_template()
+    assert "$util.base64Encode($input.json('$.Data'))" in record and "$input.path('$.PartitionKey')" in record
+    records = apigateway.KINESIS_ROUTES[5].mapping_template()
+    assert "#foreach($elem in $input.path('$.Records'))" in records
+    assert "$elem.PartitionKey" in records and "#if($foreach.hasNext),#end" in records

@@ -1,0 +1,85 @@
+"""Bad arguments and settings: one `error:` line, a non-zero exit, and no AWS call at all."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.provision import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _no_aws(service):
+    raise AssertionError(f"no AWS call may happen on bad input ({service})")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["plan", "--name", "Bad_Name"], "invalid --name"),
+    (["plan"], "deployment name is required"),
+    (["apply", "--name", "demo", "--components", "s3,ftp"], "unknown components ftp"),
+    (["apply", "--name", "demo", "--region", "moon-1"], "invalid region"),
+    (["apply", "--name", "demo", "--components", "mwaa"], "mwaa needs mwaa_subnet_ids"),
+])
+def test_bad_arguments(argv, message, capsys):
+    assert main(argv, client_factory=_no_aws) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"colour": "red"}, "unknown settings: colour"),
+    ({"kinesis_shards": "two"}, "kinesis_shards must be of type int"),
+    ({"kinesis_shards": 0}, "kinesis_shards must be at least 1"),
+    ({"connector_mcu_count": 3}, "connector_mcu_count must be 1, 2, 4 or 8"),
+    ({"connector_plugin_zip": "/nonexistent/plugin.zip"}, "is not a file"),
+    ({"subnet_ids": "subnet-a,subnet-b", "poll_interval_s": True}, "poll_interval_s must be of type float"),
+])
+def test_bad_settings_file(tmp_path, settings, message, capsys):
+    config = tmp_path / "deploy.json"
+    config.write_text(json.dumps(settings))
+    assert main(["apply", "--name", "demo", "--config", str(config)], client_factory=_no_aws) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err
+
+
+def test_unreadable_config_file(tmp_path, capsys):
+    config = tmp_path / "deploy.toml"
+    config.write_text("name = [unclosed")
+    assert main(["plan", "--config", str(config)], client_factory=_no_aws) == 2
+    assert "is not valid" in capsys.readouterr().err
+
+
+def test_toml_settings_and_flags_override(tmp_path):
+    from infra.config import make_deployment
+    from infra.provision import parse_args, settings_from
+
+    config = tmp_path / "deploy.toml"
+    config.write_text('name = "fromfile"\nregion = "eu-west-1"\nsubnet_ids = ["subnet-a", "subnet-b"]\n'
+                      'poll_interval_s = 5\n')
+    d = make_deployment(settings_from(parse_args(["plan", "--config", str(config), "--name", "fromflag"])))
+    assert (d.name, d.region, d.subnet_ids, d.poll_interval_s) == ("fromflag", "eu-west-1",
+                                                                   ("subnet-a", "subnet-b"), 5.0)
+    assert "mwaa" not in d.components  # opt-in
+
+
+def test_runs_as_a_script_from_any_directory(tmp_path):
+    # The documented entry point: `python infra/provision.py ...`, no installation of infra/ needed.
+    proc = subprocess.run([sys.executable, str(REPO / "infra" / "provision.py"), "plan", "--name", "NO"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: invalid --name")
+
+
+def test_no_credentials_is_one_line(tmp_path, monkeypatch, capsys):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    status = main(["plan", "--name", "demo", "--components", "s3", "--endpoint-url", "http://127.0.0.1:9"])
+    assert status == 1
+    assert capsys.readouterr().err.strip().startswith("error: AWS: Unable to locate credentials")
