@@ -21,7 +21,8 @@ _TOPIC = {"name": "topic", "in": "path", "required": True,
 _STREAM = {"name": "name", "in": "path", "required": True,
            "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]{1,128}$"}}
 _PARTITION_KEY = {"type": "string", "minLength": 1, "maxLength": 256}
-_DATA = {"description": "any JSON value except null; forwarded as its UTF-8 JSON text", "nullable": False}
+_NOT_NULL = [{"type": t} for t in ("object", "array", "string", "number", "boolean")]
+_DATA = {"description": "any JSON value except null; forwarded as its UTF-8 JSON text", "anyOf": _NOT_NULL}
 
 
 def _json(schema: dict, media_type: str = "application/json") -> dict:
@@ -59,7 +60,7 @@ def document() -> dict:
             "error": {"type": "string", "nullable": True}}}}}}
     produce_body = {"type": "object", "required": ["records"], "properties": {"records": {
         "type": "array", "minItems": 1, "items": {"type": "object", "required": ["value"], "properties": {
-            "key": {}, "value": {"nullable": False}, "partition": {"type": "integer", "minimum": 0}}}}}}
+            "key": {}, "value": {"anyOf": _NOT_NULL}, "partition": {"type": "integer", "minimum": 0}}}}}}
     topic_info = {"type": "object", "required": ["name", "partitions"], "properties": {
         "name": {"type": "string"}, "configs": {"type": "object"}, "partitions": {"type": "array"}}}
     record = {"type": "object", "required": ["Data", "PartitionKey"],
