@@ -26,9 +26,11 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def _run_batch(args: argparse.Namespace) -> int:
     from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+    from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
     from pinterest_pipeline.session import get_spark
 
     config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema)
+    check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
     report = run_batch(get_spark("pinterest-batch"), config)
     print("\n".join(report.lines()))
     return 0

@@ -1,0 +1,193 @@
+"""The batch job end to end on files in the exact sink layout: tables, accounting, incremental and idempotent runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from pinterest_pipeline.cli import main
+from pinterest_pipeline.insights import INSIGHTS
+from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+from pinterest_pipeline.errors import ConfigError
+
+from .sink import sink_file
+
+ENTITIES = ("pin", "geo", "user")
+
+
+def pin(i, category="art", followers="1k", poster="p"):
+    return {"index": i, "unique_id": f"u{i}", "title": f"title {i}", "description": "d", "poster_name": poster,
+            "follower_count": followers, "tag_list": "a,b", "is_image_or_video": "image", "image_src": "s",
+            "downloaded": 1, "save_location": f"Local save in /data/{category}", "category": category}
+
+
+def geo(i, timestamp="2019-03-01 10:00:00", country="Albania"):
+    return {"ind": i, "timestamp": timestamp, "latitude": 1.5, "longitude": -2.5, "country": country}
+
+
+def user(i, age=20, first="Ann", joined="2016-05-05 08:00:00"):
+    return {"ind": i, "first_name": first, "last_name": f"L{i}", "age": age, "date_joined": joined}
+
+
+def first_landing(raw: Path) -> None:
+    sink_file(raw, "pinterest.pin", 0, 0, [pin(1), pin(2, "diy", "26k"), pin(1), "{not json", pin(5, followers="lots")])
+    sink_file(raw, "pinterest.geo", 0, 0, [geo(1), geo(2, "2020-01-02T03:04:05"), geo(1), geo(5, "yesterday")])
+    # The last line of a file need not end with a newline.
+    sink_file(raw, "pinterest.user", 0, 0, [user(1), user(2, 41), user(1), user(5, age="old")], newline_at_end=False)
+
+
+def second_landing(raw: Path) -> None:
+    sink_file(raw, "pinterest.pin", 0, 5, [pin(3, "travel", "6M", " Bored Panda "), pin(2, "diy", "26k"),
+                                           {"ind": 9, "title": "wrong shape"}])
+    sink_file(raw, "pinterest.pin", 1, 0, [pin(4, "travel", "User Info Error", "User Info Error")])
+    sink_file(raw, "pinterest.geo", 0, 4, [geo(3, country="Chad"), geo(4, country="Chad"), geo(2, "2020-01-02T03:04:05")])
+    sink_file(raw, "pinterest.user", 0, 4, [user(3, 55), user(4, 30), user(2, 41)])
+
+
+def table(lake: Path, name: str) -> list[dict]:
+    rows = DeltaTable(str(lake / name)).to_pyarrow_dataset().to_table().to_pylist()
+    for row in rows:
+        row.pop("ingested_at", None)
+        if "source" in row:
+            row["source"] = row["source"].rsplit("/", 1)[-1]
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def derived_tables(lake: Path) -> dict[str, list[dict]]:
+    names = [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [f"gold/{n}" for n in INSIGHTS]
+    return {name: table(lake, name) for name in names}
+
+
+def versions(lake: Path) -> dict[str, int]:
+    return {str(p.relative_to(lake)): DeltaTable(str(p)).version() for p in lake.glob("*/*") if (p / "_delta_log").is_dir()}
+
+
+@pytest.fixture(scope="module")
+def incremental(spark, tmp_path_factory):
+    """Two runs over two landings, and a third with nothing new."""
+    root = tmp_path_factory.mktemp("incremental")
+    raw, lake = root / "raw", root / "lake"
+    config = BatchConfig(str(raw), str(lake))
+    first_landing(raw)
+    first = run_batch(spark, config)
+    after_first = derived_tables(lake)
+    second_landing(raw)
+    second = run_batch(spark, config)
+    before_third = versions(lake)
+    third = run_batch(spark, config)
+    return {"lake": lake, "first": first, "second": second, "third": third, "after_first": after_first,
+            "versions_before_third": before_third}
+
+
+def test_first_run_accounting(incremental):
+    counts = incremental["first"].entities
+    assert (counts["pin"].files, counts["pin"].read, counts["pin"].cleaned, counts["pin"].quarantined, counts["pin"].duplicates) == (1, 5, 2, 2, 1)
+    assert (counts["geo"].read, counts["geo"].cleaned, counts["geo"].quarantined, counts["geo"].duplicates) == (4, 2, 1, 1)
+    assert (counts["user"].read, counts["user"].cleaned, counts["user"].quarantined, counts["user"].duplicates) == (4, 2, 1, 1)
+
+
+def test_second_run_reads_only_new_files(incremental):
+    counts = incremental["second"].entities
+    assert (counts["pin"].files, counts["pin"].read) == (2, 4)
+    assert (counts["pin"].cleaned, counts["pin"].quarantined, counts["pin"].duplicates) == (2, 1, 1)
+    assert (counts["geo"].files, counts["geo"].read, counts["geo"].cleaned, counts["geo"].duplicates) == (1, 3, 2, 1)
+    for c in counts.values():
+        assert c.read == c.cleaned + c.quarantined + c.duplicates
+
+
+def test_rerun_with_nothing_new_changes_nothing(incremental):
+    report = incremental["third"]
+    assert not report.rebuilt
+    assert all(c.read == 0 and c.files == 0 for c in report.entities.values())
+    assert versions(incremental["lake"]) == incremental["versions_before_third"]
+
+
+def test_quarantine_keeps_raw_text_reason_and_source(incremental):
+    rows = table(incremental["lake"], "quarantine/pin")
+    assert [(r["raw"], r["reason"], r["source"]) for r in rows] == sorted(
+        [
+            ("{not json", "malformed JSON", "pinterest.pin+0+0000000000.json:4"),
+            (json.dumps(pin(5, followers="lots")), "unparseable follower_count: lots", "pinterest.pin+0+0000000000.json:5"),
+            ('{"ind": 9, "title": "wrong shape"}', "missing index", "pinterest.pin+0+0000000005.json:3"),
+        ],
+        key=lambda r: json.dumps({"raw": r[0], "reason": r[1], "source": r[2]}, sort_keys=True),
+    )
+    assert [r["reason"] for r in table(incremental["lake"], "quarantine/user")] == ["age is not an integer: old"]
+
+
+def test_silver_is_clean_and_one_row_per_ind(incremental):
+    pins = table(incremental["lake"], "silver/pin")
+    assert [r["ind"] for r in pins] == [1, 2, 3, 4]
+    by_ind = {r["ind"]: r for r in pins}
+    assert by_ind[3]["follower_count"] == 6_000_000 and by_ind[3]["poster_name"] == "Bored Panda"
+    assert by_ind[4]["follower_count"] is None and by_ind[4]["poster_name"] is None
+    assert by_ind[2]["save_location"] == "/data/diy"
+    assert list(pins[0]) == ["ind", "unique_id", "title", "description", "follower_count", "poster_name", "tag_list",
+                             "is_image_or_video", "image_src", "save_location", "category"]
+    geos = {r["ind"]: r for r in table(incremental["lake"], "silver/geo")}
+    assert geos[2]["timestamp"].isoformat() == "2020-01-02T03:04:05+00:00"
+    assert geos[1]["coordinates"] == [1.5, -2.5]
+    users = {r["ind"]: r for r in table(incremental["lake"], "silver/user")}
+    assert users[3] == {"ind": 3, "user_name": "Ann L3", "age": 55, "date_joined": users[3]["date_joined"]}
+
+
+def test_bronze_keeps_every_record_with_its_kafka_coordinates(incremental):
+    rows = table(incremental["lake"], "bronze/pin")
+    assert len(rows) == 9
+    coordinates = sorted((r["partition"], r["offset"]) for r in rows)
+    assert coordinates == [(0, o) for o in range(8)] + [(1, 0)]
+
+
+def test_incremental_equals_full_recompute(spark, incremental, tmp_path):
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    first_landing(raw)
+    second_landing(raw)
+    report = run_batch(spark, BatchConfig(str(raw), str(lake)))
+    assert derived_tables(lake) == derived_tables(incremental["lake"])
+    assert {e: c.silver_total for e, c in report.entities.items()} == {"pin": 4, "geo": 4, "user": 4}
+
+
+def test_gold_changed_with_the_second_landing(incremental):
+    assert incremental["after_first"]["gold/most_followed_country"] == [{"country": "Albania", "follower_count": 26000}]
+    assert table(incremental["lake"], "gold/most_followed_country") == [{"country": "Chad", "follower_count": 6_000_000}]
+
+
+def test_missing_raw_root_is_one_line_and_non_zero(tmp_path, capsys):
+    code = main(["batch", "--raw-root", str(tmp_path / "nowhere"), "--lake", str(tmp_path / "lake")])
+    err = capsys.readouterr().err.strip()
+    assert code == 3
+    assert err == f"pinterest-pipeline batch: raw root not found: {tmp_path / 'nowhere'}"
+    assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--topic-prefix", "bad prefix"], "invalid topic prefix 'bad prefix'"),
+        (["--catalog", "main"], "--catalog and --schema go together"),
+        (["--raw-root", "ftp://host/raw"], "unsupported raw root 'ftp://host/raw'"),
+    ],
+)
+def test_bad_configuration_stops_before_any_write(tmp_path, capsys, args, message):
+    base = {"--raw-root": str(tmp_path), "--lake": str(tmp_path / "lake")}
+    extra = dict(zip(args[::2], args[1::2]))
+    argv = ["batch"] + [x for k, v in {**base, **extra}.items() for x in (k, v)]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
+
+
+def test_console_script_rejects_missing_arguments():
+    result = subprocess.run([sys.executable, "-m", "pinterest_pipeline.cli", "batch", "--lake", "x"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--raw-root" in result.stderr
+
+
+def test_config_validates_on_creation():
+    with pytest.raises(ConfigError):
+        BatchConfig("raw", "")
