@@ -99,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pinterest-gateway"
     timeout = 60  # an idle keep-alive connection frees its slot after this
+    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would hold the second
 
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         log.debug("%s %s", self.address_string(), format % args)
