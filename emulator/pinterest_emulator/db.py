@@ -1,0 +1,99 @@
+"""The three source tables and the database access the seeder and the emulator share.
+
+Column names and types are the original course's MySQL tables; SQLAlchemy Core makes them work on SQLite (the
+local default) and on MySQL/MariaDB through PyMySQL. Module top level imports only the standard library (the
+CLI imports every subcommand module); SQLAlchemy is imported when a function needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+DEFAULT_DB_URL = "sqlite:///.pinterest/source.db"
+TABLE_NAMES = {"pin": "pinterest_data", "geo": "geolocation_data", "user": "user_data"}
+KEY_COLUMNS = {"pin": "index", "geo": "ind", "user": "ind"}
+
+
+class EmulatorError(Exception):
+    """A bad input or configuration: the CLI prints its message on one line and exits non-zero."""
+
+
+@functools.lru_cache(maxsize=1)
+def metadata():
+    """SQLAlchemy metadata of pinterest_data, geolocation_data and user_data."""
+    from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
+
+    md = MetaData()
+    # utf8mb4 on MySQL: titles and poster names carry emoji.
+    opts = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+    Table("pinterest_data", md,
+          Column("index", Integer, primary_key=True, autoincrement=False),
+          Column("unique_id", String(36)), Column("title", Text), Column("description", Text),
+          Column("poster_name", Text), Column("follower_count", String(32)), Column("tag_list", Text),
+          Column("is_image_or_video", String(64)), Column("image_src", Text), Column("downloaded", Integer),
+          Column("save_location", Text), Column("category", String(64)), **opts)
+    Table("geolocation_data", md,
+          Column("ind", Integer, primary_key=True, autoincrement=False), Column("timestamp", DateTime),
+          Column("latitude", Float), Column("longitude", Float), Column("country", String(100)), **opts)
+    Table("user_data", md,
+          Column("ind", Integer, primary_key=True, autoincrement=False), Column("first_name", String(100)),
+          Column("last_name", String(100)), Column("age", Integer), Column("date_joined", DateTime), **opts)
+    return md
+
+
+def table(entity: str):
+    """The Table object of an entity (pin, geo, user)."""
+    return metadata().tables[TABLE_NAMES[entity]]
+
+
+def make_engine(db_url: str):
+    """An engine for a database URL; creates the parent folder of a SQLite file, fails early when unreachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    try:
+        url = make_url(db_url)
+    except ArgumentError as exc:
+        raise EmulatorError(f"not a database URL: {db_url!r}") from exc
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if url.get_backend_name() == "mysql" and "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (NoSuchModuleError, ImportError) as exc:
+        raise EmulatorError(f"no driver for {url.get_backend_name()!r}: {exc}") from exc
+    except OperationalError as exc:
+        raise EmulatorError(f"cannot open {url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+    return engine
+
+
+def existing_tables(engine) -> list[str]:
+    """Which of the three source tables already exist."""
+    from sqlalchemy import inspect
+
+    present = set(inspect(engine).get_table_names())
+    return [name for name in TABLE_NAMES.values() if name in present]
+
+
+def row_count(engine, entity: str) -> int:
+    """Number of rows of an entity's table."""
+    from sqlalchemy import func, select
+
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table(entity))).scalar_one()
+
+
+def fetch_rows(conn, entity: str, indexes) -> dict[int, dict]:
+    """The rows of one table whose key is in `indexes` (one query, bound parameters), keyed by index."""
+    from sqlalchemy import bindparam, select
+
+    tbl = table(entity)
+    key = tbl.c[KEY_COLUMNS[entity]]
+    query = select(tbl).where(key.in_(bindparam("keys", expanding=True)))
+    result = conn.execute(query, {"keys": sorted(set(indexes))})
+    return {row[KEY_COLUMNS[entity]]: dict(row) for row in result.mappings()}
