@@ -50,13 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file)."""
-    gateway = Gateway(
-        args.raw_root, host=args.host, port=args.port, kinesis_endpoint=args.kinesis_endpoint,
-        flush_size=args.flush_size, rotate_interval_ms=args.rotate_interval_ms, api_key=args.api_key,
-        topic_prefix=args.topic_prefix, auto_create_topics=args.auto_create_topics, partitions=args.partitions,
-        max_connections=args.max_connections,
-    )
     try:
+        gateway = Gateway(
+            args.raw_root, host=args.host, port=args.port, kinesis_endpoint=args.kinesis_endpoint,
+            flush_size=args.flush_size, rotate_interval_ms=args.rotate_interval_ms, api_key=args.api_key,
+            topic_prefix=args.topic_prefix, auto_create_topics=args.auto_create_topics,
+            partitions=args.partitions, max_connections=args.max_connections,
+        )
         gateway.start()
     except (OSError, ValueError) as exc:
         print(f"gateway: cannot start: {exc}", file=sys.stderr)
