@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
@@ -14,6 +16,14 @@ from infra.config import Deployment
 from infra.errors import ConflictError, InfraError
 
 ClientFactory = Callable[[str], Any]
+# Service models are large JSON files; one loader shared by every session parses each model once.
+_LOADER = botocore.loaders.create_loader()
+
+
+def _botocore_session() -> botocore.session.Session:
+    session = botocore.session.Session()
+    session.register_component("data_loader", _LOADER)
+    return session
 
 
 class Context:
@@ -26,9 +36,10 @@ class Context:
         self._factory = client_factory or self._boto3_client
         self._clients: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
+        self.cache: dict[str, Any] = {}  # lookups that cannot change during one run (e.g. subnets)
 
     def _boto3_client(self, service: str) -> Any:
-        session = boto3.session.Session(region_name=self.d.region)
+        session = boto3.session.Session(botocore_session=_botocore_session(), region_name=self.d.region)
         return session.client(service, endpoint_url=self.d.endpoint_url,
                               config=Config(retries={"mode": "standard", "max_attempts": 8}))
 

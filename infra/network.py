@@ -11,6 +11,12 @@ KAFKA_IAM_PORT = 9098  # MSK's SASL/IAM over TLS listener
 
 def subnets(ctx: Context) -> list[dict]:
     """The configured subnets, or one per availability zone of the default VPC (first two)."""
+    if "subnets" not in ctx.cache:
+        ctx.cache["subnets"] = _lookup_subnets(ctx)
+    return ctx.cache["subnets"]
+
+
+def _lookup_subnets(ctx: Context) -> list[dict]:
     ec2 = ctx.client("ec2")
     if ctx.d.subnet_ids:
         found = ec2.describe_subnets(SubnetIds=list(ctx.d.subnet_ids))["Subnets"]
