@@ -5,10 +5,11 @@ How the real table is shaped, and how it is reproduced here:
   Faker's list order, latitude, longitude) sits at about the same rank position, and rows pick people with a
   strong skew, so early names, young ages and early countries dominate and a few people post hundreds of times.
   Here a row draws person k = floor(P * u**2.4) out of P = rows * 0.8 people; person k's attributes are a pure
-  function of (seed, k) (hashed, so a person never has to be stored) at position ((k + jitter) / P) ** e**(0.2 z)
-  blended with 2% uniform noise. These constants were fitted to the real tables: about 5,300 people over 11,154
-  rows, the busiest with about 250 posts (real: 5,307 and 244); about 120 full names are shared by different
-  people (real: 196).
+  function of (seed, k) (hashed, so a person never has to be stored) at position
+  ((k + jitter) / P) ** (2.7 / 2.4 * e**(0.2 z)) blended with 2% uniform noise, so that over rows the positions
+  spread like u**2.7 (real quantiles 0.035, 0.155, 0.44, 0.73). These constants were fitted to the real tables:
+  about 5,300 people over 11,154 rows, the busiest with about 250 posts (real: 5,307 and 244); about 150 full
+  names are shared by different people (real: 196).
 - Posts. Categories fill contiguous index blocks (the real block boundaries, scaled to the row count). A post
   draws one of the placeholder patterns below with its real share, so placeholders co-occur as they do in the
   real table; posters come from a per-category pool (each poster keeps one follower count).
@@ -72,6 +73,7 @@ MILLIONS = ((1, 56), (2, 131), (3, 18), (4, 17), (5, 73), (6, 4), (7, 1), (8, 13
 IMAGE_EXTENSIONS = (("jpg", 830), ("png", 145), ("webp", 5), ("gif", 2))
 
 PERSON_SKEW = 2.4
+RANK_SKEW = 2.7  # attribute positions over rows: u**2.7 (real quantiles 0.035, 0.155, 0.44, 0.73)
 PEOPLE_PER_ROW = 0.8
 PERSON_NOISE = 0.2
 HEAD_FLATTEN = 0.02
@@ -139,7 +141,7 @@ def _positions(seed: int, people, salt: int, pool: int):
     u2 = _hash_unit(seed, people, salt + 2)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2 * np.pi * u2)
     # A power keeps the position inside (0, 1); the small uniform share flattens the head as in the real table.
-    base = ((people + jitter) / pool) ** np.exp(PERSON_NOISE * z)
+    base = ((people + jitter) / pool) ** (RANK_SKEW / PERSON_SKEW * np.exp(PERSON_NOISE * z))
     return np.minimum(base * (1 - HEAD_FLATTEN) + HEAD_FLATTEN * _hash_unit(seed, people, salt + 3), 1.0 - 1e-12)
 
 
