@@ -29,19 +29,12 @@ def moto_endpoint():
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def fake_credentials():
     """Dummy credentials so no test can reach a real account's."""
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def reset_moto(moto_endpoint):
-    """An empty moto account for each test that asks for it."""
-    import requests
-
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=30)
-    yield moto_endpoint
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        yield

@@ -1,7 +1,9 @@
 """Helpers shared by the moto-server tests: running the CLI and taking an inventory of the account."""
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 from pathlib import Path
 
@@ -20,16 +22,16 @@ def client(endpoint: str, service: str):
     return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
 
 
-def run_cli(capsys, endpoint: str, tmp: Path, command: str, name: str, components: str = MOTO_COMPONENTS,
+def run_cli(endpoint: str, tmp: Path, command: str, name: str, components: str = MOTO_COMPONENTS,
             **settings) -> tuple[int, str, str]:
     """Run provision.py's main with a settings file; returns (status, stdout, stderr)."""
     config = tmp / f"{name}.json"
     config.write_text(json.dumps({"bootstrap_servers": BOOTSTRAP, "poll_interval_s": 0, **settings}))
-    capsys.readouterr()
-    status = main([command, "--name", name, "--endpoint-url", endpoint, "--components", components,
-                   "--config", str(config), "--outputs", str(tmp / f"{name}-outputs.json")])
-    out = capsys.readouterr()
-    return status, out.out, out.err
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([command, "--name", name, "--endpoint-url", endpoint, "--components", components,
+                       "--config", str(config), "--outputs", str(tmp / f"{name}-outputs.json")])
+    return status, out.getvalue(), err.getvalue()
 
 
 def inventory(endpoint: str) -> dict[str, set[str]]:

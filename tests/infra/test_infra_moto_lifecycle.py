@@ -16,16 +16,16 @@ def _foreign_resources(endpoint: str) -> None:
     client(endpoint, "apigateway").create_rest_api(name="someone-elses-api")
 
 
-def test_plan_apply_reapply_destroy(moto_endpoint, tmp_path, capsys):
+def test_plan_apply_reapply_destroy(moto_endpoint, tmp_path):
     _foreign_resources(moto_endpoint)
     before = inventory(moto_endpoint)
 
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "plan", "life")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "plan", "life")
     assert status == 0
     assert out.splitlines()[-1] == "plan: 13 to create, 0 unchanged, 0 conflicts"
     assert inventory(moto_endpoint) == before  # plan changes nothing
 
-    status, out, err = run_cli(capsys, moto_endpoint, tmp_path, "apply", "life")
+    status, out, err = run_cli(moto_endpoint, tmp_path, "apply", "life")
     assert (status, err) == (0, "")
     assert "apply: 13 created, 0 unchanged" in out
     applied = inventory(moto_endpoint)
@@ -38,57 +38,57 @@ def test_plan_apply_reapply_destroy(moto_endpoint, tmp_path, capsys):
                                             "usage_plans"))
     outputs = json.loads((tmp_path / "life-outputs.json").read_text())
 
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "plan", "life")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "plan", "life")
     assert out.splitlines()[-1] == "plan: 0 to create, 13 unchanged, 0 conflicts"
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "apply", "life")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "apply", "life")
     assert status == 0 and "apply: 0 created, 13 unchanged" in out
     assert inventory(moto_endpoint) == applied  # re-apply creates nothing
     assert json.loads((tmp_path / "life-outputs.json").read_text()) == outputs
 
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "destroy", "life")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "destroy", "life")
     assert status == 0 and "destroy: 13 deleted" in out
     assert inventory(moto_endpoint) == before  # everything ours is gone, everything else is still there
     assert not (tmp_path / "life-outputs.json").exists()
 
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "destroy", "life")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "destroy", "life")
     assert status == 0 and "destroy: 0 deleted" in out  # destroy is idempotent too
 
 
-def test_destroy_of_one_component_keeps_the_others(moto_endpoint, tmp_path, capsys):
-    assert run_cli(capsys, moto_endpoint, tmp_path, "apply", "part")[0] == 0
+def test_destroy_of_one_component_keeps_the_others(moto_endpoint, tmp_path):
+    assert run_cli(moto_endpoint, tmp_path, "apply", "part")[0] == 0
     applied = inventory(moto_endpoint)
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "destroy", "part", components="apigateway")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "destroy", "part", components="apigateway")
     assert status == 0 and "destroy: 3 deleted" in out
     after = inventory(moto_endpoint)
     assert {k: applied[k] - after[k] for k in applied if applied[k] != after[k]}.keys() == {
         "rest_apis", "api_keys", "usage_plans"}
     outputs = json.loads((tmp_path / "part-outputs.json").read_text())
     assert "invoke_url" not in outputs and outputs["bucket"] == f"part-{ACCOUNT}-raw"
-    assert run_cli(capsys, moto_endpoint, tmp_path, "destroy", "part")[0] == 0
+    assert run_cli(moto_endpoint, tmp_path, "destroy", "part")[0] == 0
 
 
-def test_name_taken_by_a_resource_that_is_not_ours(moto_endpoint, tmp_path, capsys):
+def test_name_taken_by_a_resource_that_is_not_ours(moto_endpoint, tmp_path):
     s3 = client(moto_endpoint, "s3")
     s3.create_bucket(Bucket=f"taken-{ACCOUNT}-raw")  # same name, no deployment tag
     before = inventory(moto_endpoint)
 
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "plan", "taken")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "plan", "taken")
     assert status == 1 and f"! s3 bucket taken-{ACCOUNT}-raw" in out
 
-    status, out, err = run_cli(capsys, moto_endpoint, tmp_path, "apply", "taken")
+    status, out, err = run_cli(moto_endpoint, tmp_path, "apply", "taken")
     assert status == 1
     assert err.strip() == (f"error: s3 bucket taken-{ACCOUNT}-raw exists but is not tagged "
                            "deployment=taken; refusing to adopt it")
     assert inventory(moto_endpoint) == before  # refused before creating anything
 
-    status, out, _ = run_cli(capsys, moto_endpoint, tmp_path, "destroy", "taken")
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "destroy", "taken")
     assert status == 0 and "left alone" in out
     assert f"taken-{ACCOUNT}-raw" in inventory(moto_endpoint)["buckets"]
 
 
-def test_missing_dependency_is_reported_before_any_change(moto_endpoint, tmp_path, capsys):
+def test_missing_dependency_is_reported_before_any_change(moto_endpoint, tmp_path):
     before = inventory(moto_endpoint)
-    status, _, err = run_cli(capsys, moto_endpoint, tmp_path, "apply", "lonely", components="kinesis,apigateway")
+    status, _, err = run_cli(moto_endpoint, tmp_path, "apply", "lonely", components="kinesis,apigateway")
     assert status == 1
     assert err.strip() == "error: apigateway needs the apigw-kinesis role: apply the iam component"
     assert inventory(moto_endpoint) == before
