@@ -132,6 +132,14 @@ def fsync_appends(folder: Path, batch: int, records_total: int, seconds: float) 
     return done / (time.perf_counter() - began)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process (Linux VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def count_on_disk(raw_root: Path, topic: str) -> int:
     """Records in finished files of a topic."""
     return sum(p.read_bytes().count(b"\n") for p in (raw_root / "topics" / topic).glob("partition=*/*.json"))
@@ -165,6 +173,7 @@ def main() -> int:
                 rows.append((batch, measured, reference, appends))
                 print(f"batch {batch}: gateway {measured['records_per_s']:.0f} rec/s, trivial server "
                       f"{reference['records_per_s']:.0f} rec/s, fsync appends {appends:.0f} rec/s", flush=True)
+            peak_mb = peak_rss_mb(gateway.pid)
         finally:
             gateway.terminate()
             gateway.wait(timeout=120)
@@ -197,7 +206,7 @@ def main() -> int:
             f"{measured['records_per_s'] / reference['records_per_s']:.2f} | {appends:,.0f} | "
             f"{measured['records_per_s'] / appends:.2f} |")
     lines += ["", f"All {acknowledged:,} acknowledged records were found on disk exactly once after the "
-              "gateway's clean shutdown.", ""]
+              f"gateway's clean shutdown. Peak resident memory of the gateway process: {peak_mb:.0f} MiB.", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.out}")

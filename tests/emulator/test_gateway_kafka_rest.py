@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from pinterest_emulator.gateway import Gateway
+from pinterest_emulator.gateway.server import ByteBudget
 
 try:
     from . import gateway_fixtures as fx
@@ -153,3 +154,52 @@ def test_concurrent_clients_get_distinct_offsets(tmp_path):
     assert sorted(acked) == [o for _, o, _ in records] == list(range(800))
     assert len({(v["c"], v["i"], v["j"]) for _, _, v in records}) == 800
     assert all(len(p.read_text().splitlines()) == 50 for p in fx.sink_files(tmp_path, "pinterest.user"))
+
+
+def test_rotate_timer_publishes_an_idle_file(tmp_path):
+    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, rotate_interval_ms=50) as gw:
+        fx.produce(gw.url, "pinterest.pin", [{"ind": 1}, {"ind": 2}])
+        # no more traffic: only the background timer can publish the open file
+        fx.wait_for(lambda: fx.sink_files(tmp_path, "pinterest.pin"))
+        assert fx.read_topic(tmp_path, "pinterest.pin") == [(0, 0, {"ind": 1}), (0, 1, {"ind": 2})]
+        assert fx.produce(gw.url, "pinterest.pin", [{"ind": 3}]).json()["offsets"][0]["offset"] == 2
+
+
+def test_byte_budget_holds_readers_back_until_memory_is_released():
+    budget = ByteBudget(100)
+    assert budget.acquire(60) and budget.acquire(40)
+    assert not budget.acquire(1, blocking=False)
+    released = threading.Event()
+    got = []
+
+    def reader():
+        got.append(budget.acquire(50))
+        released.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    budget.release(60)  # the reader gets its 50 bytes only once these are back
+    thread.join()
+    assert got == [True] and budget.used == 90
+    assert budget.acquire(10_000, blocking=False) is False  # capped at the limit, never more than it
+
+
+def test_large_concurrent_requests_wait_for_the_byte_budget_and_all_succeed(tmp_path):
+    # 6 clients with 400 kB bodies against a 1 MB budget: at most two bodies are held at once, the rest wait
+    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, max_request_bytes=500_000,
+                 max_inflight_bytes=1_000_000) as gw:
+        statuses = []
+
+        def client(n):
+            for i in range(3):
+                values = [{"n": n, "i": i, "pad": "x" * 4000} for _ in range(100)]
+                statuses.append(fx.produce(gw.url, "pinterest.geo", values).status_code)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses == [200] * 18
+        assert gw._server.budget.used == 0  # every reservation was given back
+    assert len(fx.read_topic(tmp_path, "pinterest.geo")) == 1800

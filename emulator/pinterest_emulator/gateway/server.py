@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 ENTITIES = ("pin", "geo", "user")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
 _MOTO_SERVERS: dict[str, object] = {}
 
 
@@ -41,6 +42,32 @@ def stop_moto(url: str) -> None:
         server.stop()
 
 
+class ByteBudget:
+    """Bytes of request bodies held in memory at once: a reader waits until its body fits."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, size: int, blocking: bool = True) -> bool:
+        """Reserve `size` bytes (at most the limit), waiting for room unless `blocking` is false."""
+        size = min(size, self.limit)
+        with self._cond:
+            while self.used + size > self.limit:
+                if not blocking:
+                    return False
+                self._cond.wait()
+            self.used += size
+            return True
+
+    def release(self, size: int) -> None:
+        """Give back what `acquire(size)` reserved."""
+        with self._cond:
+            self.used -= min(size, self.limit)
+            self._cond.notify_all()
+
+
 class _Server(ThreadingHTTPServer):
     """A threading server with a bound on concurrent connections (memory stays bounded under load)."""
 
@@ -50,6 +77,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address, handler, gateway: "Gateway", max_connections: int):
         self.gateway = gateway
+        self.budget = ByteBudget(max(gateway.max_inflight_bytes, gateway.max_request_bytes))
         self._slots = threading.BoundedSemaphore(max_connections)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
@@ -152,10 +180,20 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def _dispatch(self, method: str) -> None:
+        length = self.headers.get("Content-Length", "0")
+        size = int(length) if length.isdigit() else 0
+        size = size if size <= self.server.gateway.max_request_bytes else 0  # never read: answered with 413
+        # bodies (and the objects parsed from them) in memory at once stay within the byte budget
+        self.server.budget.acquire(size)
+        try:
+            body = self._read_body()
+            if body is not None:
+                self._route(method, body)
+        finally:
+            self.server.budget.release(size)
+
+    def _route(self, method: str, body: bytes) -> None:
         gateway = self.server.gateway
-        body = self._read_body()
-        if body is None:
-            return
         parts = [unquote(p) for p in urlsplit(self.path).path.split("/") if p]
         if method == "GET" and parts == ["openapi.json"]:
             return self._send(200, openapi.document())
@@ -228,7 +266,7 @@ class Gateway:
                  kinesis_endpoint: str | None = None, flush_size: int = 500, rotate_interval_ms: int = 60000,
                  api_key: str | None = None, topic_prefix: str = "pinterest", auto_create_topics: bool = False,
                  partitions: int = 1, max_request_bytes: int = MAX_REQUEST_BYTES, max_connections: int = 64,
-                 region: str = "us-east-1"):
+                 max_inflight_bytes: int = MAX_INFLIGHT_BYTES, region: str = "us-east-1"):
         self.raw_root = raw_root_path(str(raw_root))
         self.host, self.port = host, port
         self.kinesis_endpoint = kinesis_endpoint
@@ -238,6 +276,7 @@ class Gateway:
         self.auto_create_topics = auto_create_topics
         self.max_request_bytes = max_request_bytes
         self.max_connections = max_connections
+        self.max_inflight_bytes = max_inflight_bytes
         self.region = region
         self.sink: Sink | None = None
         self.kinesis: KinesisProxy | None = None

@@ -69,7 +69,10 @@ class _Partition:
     topic: str
     partition: int
     next_offset: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards writes and the open file
+    sync_lock: threading.Lock = field(default_factory=threading.Lock)  # guards fd swaps and fsync
+    written: int = 0  # appends written to the open file(s), counted across files
+    synced: int = 0  # appends known to be on disk
     fd: int = -1
     start_offset: int = 0
     count: int = 0
@@ -150,10 +153,21 @@ class Sink:
                 done += len(chunk)
                 if part.count >= self.flush_size:
                     self._finish(part)
-            if part.count:
-                os.fsync(part.fd)
+            part.written += 1
+            ticket = part.written
             self.records_appended += len(lines)
-            return first
+        self._sync(part, ticket)
+        return first
+
+    @staticmethod
+    def _sync(part: _Partition, ticket: int) -> None:
+        """Group commit: one fsync, outside the write lock, covers every append written before it."""
+        with part.sync_lock:
+            if part.synced >= ticket:
+                return
+            covered = part.written  # appends counted here are already in the file
+            os.fsync(part.fd)
+            part.synced = covered
 
     def rotate_due(self) -> int:
         """Finish every open file older than the rotate interval; returns how many were finished."""
@@ -171,9 +185,10 @@ class Sink:
             with part.lock:
                 if part.count:
                     self._finish(part)
-                if part.fd >= 0:
-                    os.close(part.fd)
-                    part.fd = -1
+                with part.sync_lock:
+                    if part.fd >= 0:
+                        os.close(part.fd)
+                        part.fd = -1
         self._closed = True
 
     # -- internals ----------------------------------------------------------------------------------------
@@ -192,11 +207,13 @@ class Sink:
 
     def _finish(self, part: _Partition) -> None:
         """Publish the staging file as a finished file and open the next one."""
-        os.fsync(part.fd)
-        os.close(part.fd)
-        part.fd = -1
-        self._publish(part.topic, part.partition, part.start_offset)
-        self._open_staging(part)
+        with part.sync_lock:
+            os.fsync(part.fd)
+            part.synced = part.written
+            os.close(part.fd)
+            part.fd = -1
+            self._publish(part.topic, part.partition, part.start_offset)
+            self._open_staging(part)
 
     def _publish(self, topic: str, partition: int, start_offset: int) -> None:
         """Move a complete, fsynced staging file into topics/ with one atomic rename."""
