@@ -80,4 +80,4 @@ def test_record_templates_encode_the_data_and_keep_the_partition_key():
     assert "$util.base64Encode($input.json('$.Data'))" in record and "$input.path('$.PartitionKey')" in record
     records = apigateway.KINESIS_ROUTES[5].mapping_template()
     assert "#foreach($elem in $input.path('$.Records'))" in records
-    assert "$elem.PartitionKey" in records and "#if($foreach.hasNext),#end" in records
+    assert "$.Records[$foreach.index].PartitionKey" in records and "#if($foreach.hasNext),#end" in records
