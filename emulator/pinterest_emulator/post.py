@@ -1,0 +1,206 @@
+"""`pinterest-emulator post`: replay posts from the source database to a target.
+
+Each event is one source index: the pin, geo and user rows of that index, as the original emulator sends them.
+Indexes come in batches; each batch is read with one query per table (bound parameters, `IN`) and sent with one
+request per table, where the original ran `SELECT ... LIMIT n, 1` and one request per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import sys
+import time
+from dataclasses import dataclass
+
+from pinterest_emulator.db import DEFAULT_DB_URL, EmulatorError
+
+TARGETS = ("console", "kafka-rest", "kinesis", "kinesis-direct")
+DEFAULT_GATEWAY = "http://127.0.0.1:8082"
+DEFAULT_BATCH = 100
+DEFAULT_UNIFORM_SEED = 1
+
+
+@dataclass
+class PostReport:
+    """What a posting run did."""
+
+    events: int
+    records_sent: int
+    acknowledged: int
+    failed: int
+    requests: int
+    resent: int
+    seconds: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every record sent was acknowledged and nothing stopped the run."""
+        return self.failed == 0 and self.error is None and self.acknowledged == self.records_sent
+
+    @property
+    def events_per_second(self) -> float:
+        """Throughput of the run."""
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        return (f"post: events read {self.events}, records sent {self.records_sent}, acknowledged "
+                f"{self.acknowledged}, failed {self.failed} ({self.requests} requests, {self.resent} records "
+                f"resent) in {self.seconds:.1f}s, {self.events_per_second:.0f} events/s")
+
+
+def _positive(kind):
+    """An argparse type: a number > 0."""
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the post options."""
+    parser.add_argument("--target", choices=TARGETS, required=True)
+    parser.add_argument("--db-url", default=DEFAULT_DB_URL, help=f"source database (default {DEFAULT_DB_URL})")
+    parser.add_argument("--gateway", default=DEFAULT_GATEWAY, help=f"gateway base URL (default {DEFAULT_GATEWAY})")
+    parser.add_argument("--sampling", choices=("original", "uniform"), default="original",
+                        help="original: the course's sequence (seed 100, randint(0, 11000)); uniform: whole table")
+    parser.add_argument("--seed", type=int, help="sampling seed (default: 100 for original, 1 for uniform)")
+    parser.add_argument("--count", type=_positive(int), help="events to send (default: no limit)")
+    parser.add_argument("--duration", type=_positive(float), help="stop after this many seconds")
+    parser.add_argument("--rate", type=_positive(float), help="events per second (default: as fast as possible)")
+    parser.add_argument("--batch-size", type=_positive(int), default=DEFAULT_BATCH,
+                        help=f"events read and records sent per request (default {DEFAULT_BATCH})")
+    parser.add_argument("--iso", action="store_true", help="send datetimes as YYYY-MM-DDTHH:MM:SS")
+    parser.add_argument("--api-key", help="sent as the x-api-key header (API Gateway usage plans)")
+    parser.add_argument("--topic-prefix", default="pinterest", help="kafka-rest topics <prefix>.pin|geo|user")
+    parser.add_argument("--stream-prefix", default="pinterest", help="Kinesis streams <prefix>-pin|geo|user")
+    parser.add_argument("--kinesis-endpoint", help="kinesis-direct: endpoint URL (default: AWS)")
+    parser.add_argument("--region", help="kinesis-direct: AWS region (default us-east-1)")
+    parser.add_argument("--max-attempts", type=_positive(int), default=8, help="tries per request (default 8)")
+    parser.add_argument("--backoff", type=_positive(float), default=0.2,
+                        help="first retry delay in seconds, doubling (default 0.2)")
+
+
+def serialise(row: dict, iso: bool = False) -> dict:
+    """A database row as the record sent: datetimes printed as the database prints them (or ISO)."""
+    fmt = "%Y-%m-%dT%H:%M:%S" if iso else "%Y-%m-%d %H:%M:%S"
+    return {k: (v.strftime(fmt) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+
+
+def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: str = DEFAULT_GATEWAY,
+                sampling: str = "original", seed: int | None = None, count: int | None = None,
+                duration: float | None = None, rate: float | None = None, batch_size: int = DEFAULT_BATCH,
+                iso: bool = False, api_key: str | None = None, topic_prefix: str = "pinterest",
+                stream_prefix: str = "pinterest", kinesis_endpoint: str | None = None, region: str | None = None,
+                max_attempts: int = 8, backoff: float = 0.2, progress: bool | None = None, out=None) -> PostReport:
+    """Read events from the source database and send them to a target; returns a PostReport.
+
+    Raises EmulatorError on bad arguments or an unusable source, before anything is sent.
+    """
+    from tqdm import tqdm
+
+    from pinterest_emulator import db, sampling as sampling_mod
+    from pinterest_emulator.targets import ENTITIES, KINESIS_MAX_RECORDS, GaveUp, Rejected, make_target
+
+    if target not in TARGETS:
+        raise EmulatorError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
+    for name, value in (("count", count), ("duration", duration), ("rate", rate), ("batch-size", batch_size)):
+        if value is not None and value <= 0:
+            raise EmulatorError(f"--{name} must be > 0, got {value}")
+    if target.startswith("kinesis") and batch_size > KINESIS_MAX_RECORDS:
+        raise EmulatorError(f"--batch-size {batch_size} exceeds Kinesis PutRecords' {KINESIS_MAX_RECORDS} records")
+    if rate is not None:
+        # Pace at about one batch per second, so a low rate is not sent in bursts.
+        batch_size = max(1, min(batch_size, int(rate)))
+    engine = db.make_engine(db_url)
+    try:
+        missing = [name for name in db.TABLE_NAMES.values() if name not in db.existing_tables(engine)]
+        if missing:
+            raise EmulatorError(f"{db_url} lacks {', '.join(missing)} (run pinterest-emulator seed-db first)")
+        rows = db.row_count(engine, "pin")
+        if sampling == "original":
+            if rows <= sampling_mod.ORIGINAL_HIGHEST:
+                raise EmulatorError(f"original sampling reads indexes 0..{sampling_mod.ORIGINAL_HIGHEST} but the "
+                                    f"source has {rows} rows (seed more, or use --sampling uniform)")
+            indexes = sampling_mod.original_indexes(sampling_mod.ORIGINAL_SEED if seed is None else seed)
+        elif sampling == "uniform":
+            if rows == 0:
+                raise EmulatorError(f"{db_url} has no rows")
+            indexes = sampling_mod.uniform_indexes(rows, DEFAULT_UNIFORM_SEED if seed is None else seed)
+        else:
+            raise EmulatorError(f"unknown sampling {sampling!r} (original or uniform)")
+        sender = make_target(target, gateway, api_key, topic_prefix, stream_prefix, kinesis_endpoint, region,
+                             max_attempts, backoff, batch_size=batch_size, out=out)
+        return _run(engine, sender, indexes, ENTITIES, (Rejected, GaveUp), count, duration, rate, batch_size, iso,
+                    tqdm(total=count, unit="event", desc="post",
+                         disable=None if progress is None else not progress))
+    finally:
+        engine.dispose()
+
+
+def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_size, iso, bar) -> PostReport:
+    """The read-and-send loop; stops at count, duration, Ctrl-C, or records that cannot be delivered."""
+    from pinterest_emulator import db
+
+    events = sent = 0
+    error = None
+    started = time.monotonic()
+    try:
+        with engine.connect() as conn, bar:
+            while count is None or events < count:
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
+                size = batch_size if count is None else min(batch_size, count - events)
+                draws = list(itertools.islice(indexes, size))
+                fetched = {entity: db.fetch_rows(conn, entity, draws) for entity in entities}
+                for entity in entities:
+                    absent = sorted(set(draws) - fetched[entity].keys())
+                    if absent:
+                        raise EmulatorError(f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source "
+                                            f"tables must hold indexes 0..n-1")
+                events += len(draws)
+                for entity in entities:
+                    records = [serialise(fetched[entity][i], iso) for i in draws]
+                    sent += len(records)
+                    sender.deliver(entity, records)
+                bar.update(len(draws))
+                if rate is not None:
+                    # Sleep until this many events are due; never burst to catch up after a slow batch.
+                    delay = started + events / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+    except (*fatal, EmulatorError) as exc:
+        error = str(exc)
+    except KeyboardInterrupt:
+        error = "interrupted"
+    finally:
+        sender.close()
+    stats = sender.stats
+    if error is None and stats.failed:
+        error = f"{stats.failed} records not acknowledged; last error: {stats.last_error}"
+    return PostReport(events, sent, stats.acknowledged, stats.failed, stats.requests, stats.resent,
+                      time.monotonic() - started, error)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run post from parsed arguments; returns the exit code."""
+    try:
+        report = post_events(
+            target=args.target, db_url=args.db_url, gateway=args.gateway, sampling=args.sampling, seed=args.seed,
+            count=args.count, duration=args.duration, rate=args.rate, batch_size=args.batch_size, iso=args.iso,
+            api_key=args.api_key, topic_prefix=args.topic_prefix, stream_prefix=args.stream_prefix,
+            kinesis_endpoint=args.kinesis_endpoint, region=args.region, max_attempts=args.max_attempts,
+            backoff=args.backoff)
+    except EmulatorError as exc:
+        print(f"post: error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary(), file=sys.stderr)
+    if not report.ok:
+        print(f"post: error: {report.error}", file=sys.stderr)
+        return 1
+    return 0
