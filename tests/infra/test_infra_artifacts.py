@@ -81,3 +81,27 @@ def test_record_templates_encode_the_data_and_keep_the_partition_key():
     records = apigateway.KINESIS_ROUTES[5].mapping_template()
     assert "#foreach($elem in $input.path('$.Records'))" in records
     assert "$.Records[$foreach.index].PartitionKey" in records and "#if($foreach.hasNext),#end" in records
+
+
+def test_local_gateway_mirrors_the_sink_defaults():
+    import argparse
+
+    from pinterest_emulator.gateway import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--raw-root", "unused"])
+    assert (args.flush_size, args.rotate_interval_ms) == (connector.SINK_FLUSH_SIZE,
+                                                           connector.SINK_ROTATE_INTERVAL_MS)
+
+
+def test_waiting_gives_up_with_a_clear_error():
+    from infra.errors import InfraError
+
+    ctx = Context(Deployment(name="demo", poll_interval_s=0, wait_timeout_s=0),
+                  client_factory=lambda s: pytest.fail(f"no AWS call ({s})"))
+    probes = []
+    with pytest.raises(InfraError, match="timed out waiting for the cluster"):
+        ctx.wait_until("the cluster", lambda: probes.append(1) and False)
+    assert probes  # it did look before giving up
+    ctx.wait_until("the cluster", lambda: True)

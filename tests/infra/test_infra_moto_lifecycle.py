@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from moto_helpers import client, inventory, run_cli
+from infra_moto_helpers import client, inventory, run_cli
 
 ACCOUNT = "123456789012"
 

@@ -9,7 +9,7 @@ import pytest
 from infra import apigateway, policies
 from infra.config import Deployment
 from infra.core import Context
-from moto_helpers import BOOTSTRAP, client, run_cli
+from infra_moto_helpers import BOOTSTRAP, client, run_cli
 
 NAME = "inspect"
 BUCKET = f"{NAME}-123456789012-raw"

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from infra.provision import main
-from moto_helpers import client
+from infra_moto_helpers import client
 
 ACCOUNT = "123456789012"
 STUBBED = ("kafka", "kafkaconnect", "mwaa")
