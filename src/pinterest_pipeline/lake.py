@@ -51,12 +51,16 @@ class TableStore(ABC):
         """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
 
     @abstractmethod
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> None:
-        """Append rows; with a txn, a (app_id, version) already committed is skipped."""
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
+        """Append rows (returns how many); with a txn, a (app_id, version) already committed is skipped (0)."""
 
     @abstractmethod
-    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> None:
-        """Replace the table's content (and schema) in one commit, tagged with `note` when given."""
+    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
+        """Replace the table's content (and schema) in one commit, tagged with `note`; the rows written."""
+
+    @abstractmethod
+    def row_count(self, name: str) -> int:
+        """Rows in the table's current snapshot, from the log's statistics (0 when there is no table)."""
 
     @abstractmethod
     def last_note(self, name: str) -> str | None:
@@ -99,7 +103,7 @@ class DeltaRsStore(TableStore):
             return self.spark.createDataFrame([], schema)
         return self.spark.read.schema(schema).parquet(*files)
 
-    def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None = None) -> None:
+    def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None = None) -> int:
         from deltalake import CommitProperties, Transaction, write_deltalake
 
         data = _utc_arrow(df.toArrow())
@@ -114,16 +118,24 @@ class DeltaRsStore(TableStore):
             schema_mode="overwrite" if mode == "overwrite" else None,
             commit_properties=properties,
         )
+        return data.num_rows
 
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> None:
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
         if txn is not None:
             done = self.txn_version(name, txn.app_id)
             if done is not None and done >= txn.version:
-                return
-        self._write(df, name, "append", txn)
+                return 0
+        return self._write(df, name, "append", txn)
 
-    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> None:
-        self._write(df, name, "overwrite", None, note)
+    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
+        return self._write(df, name, "overwrite", None, note)
+
+    def row_count(self, name: str) -> int:
+        table = self._table(name)
+        if table is None:
+            return 0
+        actions = table.get_add_actions(flatten=True)
+        return int(sum(n or 0 for n in actions.column("num_records").to_pylist())) if actions.num_rows else 0
 
     def last_note(self, name: str) -> str | None:
         table = self._table(name)
@@ -171,18 +183,34 @@ class SparkDeltaStore(TableStore):
         else:
             writer.save(table_path(self.lake, name))
 
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> None:
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
+        df = df.persist()
+        rows = df.count()
         writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
         if txn is not None:
             # Delta's idempotent writes: a (txnAppId, txnVersion) already committed is skipped.
             writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
+        before = self.version(name)
         self._save(writer, name)
+        df.unpersist()
+        return rows if self.version(name) != before else 0
 
-    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> None:
+    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
         writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         if note is not None:
             writer = writer.option("userMetadata", note)
         self._save(writer, name)
+        return self.row_count(name)
+
+    def row_count(self, name: str) -> int:
+        if not self.exists(name):
+            return 0
+        # Derived tables are always overwritten whole, so the last write's output is the table.
+        row = self.spark.sql(f"DESCRIBE HISTORY {self._ref(name)} LIMIT 1").first()
+        metrics = row["operationMetrics"] or {}
+        if "numOutputRows" in metrics:
+            return int(metrics["numOutputRows"])
+        return self.read(name, None).count()
 
     def last_note(self, name: str) -> str | None:
         try:

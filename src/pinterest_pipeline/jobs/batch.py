@@ -24,8 +24,7 @@ from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.lake import TableStore, Txn, make_store, table_path
 from pinterest_pipeline.readers import check_raw_root, new_files_stream, normalize_raw_root, split_records
 from pinterest_pipeline.refine import quarantine_rows, silver_rows, validate
-from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITIES, QUARANTINE_SCHEMA
-from pinterest_pipeline.cleaning import SILVER_SCHEMAS
+from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITIES
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Bounds how much one micro-batch brings to the driver when bronze is written through Arrow.
@@ -102,13 +101,14 @@ def _ingest(spark: SparkSession, store: TableStore, config: BatchConfig, raw_roo
     topic = config.topic(entity)
 
     def write_batch(files: DataFrame, batch_id: int) -> None:
-        records = split_records(files, topic, F.current_timestamp()).persist(StorageLevel.MEMORY_AND_DISK)
+        files = files.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            counts.files += files.count()
-            counts.read += records.count()
-            store.append(records, f"bronze/{entity}", Txn(query, batch_id))
+            written = store.append(split_records(files, topic, F.current_timestamp()), f"bronze/{entity}", Txn(query, batch_id))
+            if written:
+                counts.files += files.count()
+                counts.read += written
         finally:
-            records.unpersist()
+            files.unpersist()
 
     stream = new_files_stream(spark, raw_root, topic, MAX_FILES_PER_TRIGGER)
     (
@@ -121,10 +121,6 @@ def _ingest(spark: SparkSession, store: TableStore, config: BatchConfig, raw_roo
     )
 
 
-def _count(store: TableStore, name: str, schema) -> int:
-    return store.read(name, schema).count() if store.exists(name) else 0
-
-
 def _derived_tables() -> list[str]:
     return [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [f"gold/{n}" for n in INSIGHTS]
 
@@ -134,27 +130,22 @@ def build_derived(store: TableStore, report: BatchReport, built_from: str) -> No
     silver: dict[str, DataFrame] = {}
     for entity in ENTITIES:
         counts = report.entities[entity]
-        before_silver = _count(store, f"silver/{entity}", SILVER_SCHEMAS[entity])
-        before_quarantine = _count(store, f"quarantine/{entity}", QUARANTINE_SCHEMA)
+        before_silver = store.row_count(f"silver/{entity}")
+        before_quarantine = store.row_count(f"quarantine/{entity}")
         bronze = store.read(f"bronze/{entity}", BRONZE_SCHEMA)
         validated = validate(bronze, entity).persist(StorageLevel.MEMORY_AND_DISK)
         source = F.concat_ws(":", F.col("source_file"), F.col("line").cast("string"))
         rejected = quarantine_rows(validated, source)
         # The first record of a post wins: first by sink file, then by line (the Kafka order).
         rows = silver_rows(validated, entity, [F.col("source_file"), F.col("line")]).persist(StorageLevel.MEMORY_AND_DISK)
-        store.overwrite(rows, f"silver/{entity}", built_from)
-        store.overwrite(rejected, f"quarantine/{entity}", built_from)
-        counts.silver_total = rows.count()
-        counts.quarantine_total = validated.where(F.col("reason").isNotNull()).count()
+        counts.silver_total = store.overwrite(rows, f"silver/{entity}", built_from)
+        counts.quarantine_total = store.overwrite(rejected, f"quarantine/{entity}", built_from)
         counts.cleaned = counts.silver_total - before_silver
         counts.quarantined = counts.quarantine_total - before_quarantine
         validated.unpersist()
         silver[entity] = rows
     for name, insight in INSIGHTS.items():
-        table = insight(silver).persist()
-        store.overwrite(table, f"gold/{name}", built_from)
-        report.gold[name] = table.count()
-        table.unpersist()
+        report.gold[name] = store.overwrite(insight(silver), f"gold/{name}", built_from)
     for rows in silver.values():
         rows.unpersist()
     report.rebuilt = True
