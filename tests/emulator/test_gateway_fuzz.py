@@ -18,9 +18,14 @@ API_KEY = "fuzz-key"
 @pytest.fixture(scope="module")
 def fuzzed_gateway(tmp_path_factory):
     moto_url = start_moto()
+    # a region of its own: moto's state is shared by the test process, and the fuzz creates many streams
     with Gateway(tmp_path_factory.mktemp("raw"), kinesis_endpoint=moto_url, api_key=API_KEY,
-                 auto_create_topics=True, flush_size=20, max_request_bytes=256 * 1024) as gw:
+                 auto_create_topics=True, flush_size=20, max_request_bytes=256 * 1024, region="ap-south-1") as gw:
         yield gw
+        kinesis = gw.kinesis.client()
+        for page in kinesis.get_paginator("list_streams").paginate():
+            for name in page["StreamNames"]:
+                kinesis.delete_stream(StreamName=name)
     stop_moto(moto_url)
 
 

@@ -25,9 +25,13 @@ def moto_url():
     stop_moto(url)
 
 
+# moto's state is shared by the whole test process: a region of its own keeps other tests' streams out
+REGION = "eu-west-3"
+
+
 @pytest.fixture(scope="module")
 def gateway(moto_url, tmp_path_factory):
-    with Gateway(tmp_path_factory.mktemp("raw"), kinesis_endpoint=moto_url) as gw:
+    with Gateway(tmp_path_factory.mktemp("raw"), kinesis_endpoint=moto_url, region=REGION) as gw:
         yield gw
 
 
@@ -41,7 +45,7 @@ def stream(gateway):
 
 def read_stream(moto_url: str, name: str) -> list[tuple[str, bytes]]:
     """(partition key, data) of every record in the stream's first shard, read straight from Kinesis."""
-    kinesis = boto3.client("kinesis", endpoint_url=moto_url, region_name="us-east-1",
+    kinesis = boto3.client("kinesis", endpoint_url=moto_url, region_name=REGION,
                            aws_access_key_id="testing", aws_secret_access_key="testing")
     shard = kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
@@ -143,7 +147,7 @@ def test_unreachable_kinesis_is_502(tmp_path):
 
 
 def test_default_endpoint_is_an_in_process_moto(tmp_path):
-    with Gateway(tmp_path) as gw:
+    with Gateway(tmp_path, region="eu-north-1") as gw:
         assert gw.kinesis_endpoint.startswith("http://127.0.0.1:")
         name = f"default-{uuid.uuid4().hex[:8]}"
         assert requests.post(f"{gw.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
