@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+import tomllib
 
 from infra.errors import ConfigError
 

@@ -78,15 +78,16 @@ class RestProxyHost(Resource):
 
     def create(self) -> None:
         tags = [{"Key": k, "Value": v} for k, v in {**self.ctx.d.tags, "Name": self.name}.items()]
-        kwargs = dict(
-            ImageId=self._ami(), InstanceType=self.ctx.d.instance_type, MinCount=1, MaxCount=1,
-            IamInstanceProfile={"Name": names.role(self.ctx, "rest-proxy")},
-            NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnets(self.ctx)[0]["SubnetId"],
-                                "Groups": [SecurityGroup(self.ctx).find().ident],
-                                "AssociatePublicIpAddress": True}],
-            UserData=render_user_data(self.ctx, bootstrap_servers(self.ctx)),
-            MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
-            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}, {"ResourceType": "volume", "Tags": tags}])
+        kwargs = {
+            "ImageId": self._ami(), "InstanceType": self.ctx.d.instance_type, "MinCount": 1, "MaxCount": 1,
+            "IamInstanceProfile": {"Name": names.role(self.ctx, "rest-proxy")},
+            "NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": subnets(self.ctx)[0]["SubnetId"],
+                                   "Groups": [SecurityGroup(self.ctx).find().ident],
+                                   "AssociatePublicIpAddress": True}],
+            "UserData": render_user_data(self.ctx, bootstrap_servers(self.ctx)),
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": tags},
+                                  {"ResourceType": "volume", "Tags": tags}]}
         if self.ctx.d.key_name:
             kwargs["KeyName"] = self.ctx.d.key_name
         instance_id = self._run(**kwargs)

@@ -10,13 +10,13 @@ if __package__ in (None, ""):
     # Run as a script: make `infra` importable as a package from the repository root.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
+from botocore.exceptions import BotoCoreError, ClientError
 
-from infra import apigateway, ec2, iam, kinesis, msk, msk_connect, mwaa, names  # noqa: E402
-from infra.config import ALL_COMPONENTS, load_config_file, make_deployment  # noqa: E402
-from infra.core import Context, Resource, apply, destroy, plan  # noqa: E402
-from infra.errors import ConfigError, InfraError  # noqa: E402
-from infra.s3 import Bucket  # noqa: E402
+from infra import apigateway, ec2, iam, kinesis, msk, msk_connect, mwaa, names
+from infra.config import ALL_COMPONENTS, load_config_file, make_deployment
+from infra.core import Context, Resource, apply, destroy, plan
+from infra.errors import ConfigError, InfraError
+from infra.s3 import Bucket
 
 # Creation order; apigateway comes after ec2 because its {proxy+} route points at the REST proxy host.
 ORDER = ("s3", "iam", "kinesis", "msk", "ec2", "apigateway", "msk-connect", "mwaa")

@@ -69,7 +69,7 @@ def test_toml_settings_and_flags_override(tmp_path):
 def test_runs_as_a_script_from_any_directory(tmp_path):
     # The documented entry point: `python infra/provision.py ...`, no installation of infra/ needed.
     proc = subprocess.run([sys.executable, str(REPO / "infra" / "provision.py"), "plan", "--name", "NO"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: invalid --name")
 

@@ -5,11 +5,11 @@ import base64
 import json
 
 import pytest
+from infra_moto_helpers import BOOTSTRAP, client, run_cli
 
 from infra import apigateway, policies
 from infra.config import Deployment
 from infra.core import Context
-from infra_moto_helpers import BOOTSTRAP, client, run_cli
 
 NAME = "inspect"
 BUCKET = f"{NAME}-123456789012-raw"

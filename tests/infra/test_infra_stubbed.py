@@ -8,9 +8,9 @@ import json
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+from infra_moto_helpers import client
 
 from infra.provision import main
-from infra_moto_helpers import client
 
 ACCOUNT = "123456789012"
 STUBBED = ("kafka", "kafkaconnect", "mwaa")
@@ -32,7 +32,10 @@ def stubs():
 def _run(endpoint, stubs, tmp, command, name, components, **settings):
     config = tmp / "settings.json"
     config.write_text(json.dumps({"poll_interval_s": 0, **settings}))
-    factory = lambda service: stubs[service].client if service in stubs else client(endpoint, service)  # noqa: E731
+
+    def factory(service):
+        return stubs[service].client if service in stubs else client(endpoint, service)
+
     return main([command, "--name", name, "--endpoint-url", endpoint, "--components", components,
                  "--config", str(config), "--outputs", str(tmp / "outputs.json")], client_factory=factory)
 
