@@ -61,12 +61,20 @@ def free_port() -> int:
 
 def sample_post(i: int) -> dict:
     """A pin record shaped like the source table's rows (about 600 bytes of JSON)."""
-    return {"index": i, "unique_id": f"{i:08d}-3442-4773-b19e-d3ec6f54dddf", "title": "Summer crafts for kids",
-            "description": "25 super fun summer crafts for kids, easy to make with things you already have …",
-            "poster_name": "Of Life and Lisa", "follower_count": "124k",
-            "tag_list": "Summer Crafts For Kids,Fun Crafts For Kids,Summer Kids,Craft Activities For Kids",
-            "is_image_or_video": "image", "image_src": f"https://i.pinimg.com/originals/{i:08d}.png",
-            "downloaded": 1, "save_location": "Local save in /data/diy-and-crafts", "category": "diy-and-crafts"}
+    return {
+        "index": i,
+        "unique_id": f"{i:08d}-3442-4773-b19e-d3ec6f54dddf",
+        "title": "Summer crafts for kids",
+        "description": "25 super fun summer crafts for kids, easy to make with things you already have …",
+        "poster_name": "Of Life and Lisa",
+        "follower_count": "124k",
+        "tag_list": "Summer Crafts For Kids,Fun Crafts For Kids,Summer Kids,Craft Activities For Kids",
+        "is_image_or_video": "image",
+        "image_src": f"https://i.pinimg.com/originals/{i:08d}.png",
+        "downloaded": 1,
+        "save_location": "Local save in /data/diy-and-crafts",
+        "category": "diy-and-crafts",
+    }
 
 
 def start(command: list[str]) -> subprocess.Popen:
@@ -81,8 +89,10 @@ def start(command: list[str]) -> subprocess.Popen:
 
 def drive(url: str, batch: int, requests_total: int, clients: int, seconds: float) -> dict:
     """POST `requests_total` batches from `clients` threads (stopping early after `seconds`)."""
-    bodies = [json.dumps({"records": [{"value": sample_post(n * batch + i)} for i in range(batch)]})
-              for n in range(8)]
+    bodies = [
+        json.dumps({"records": [{"value": sample_post(n * batch + i)} for i in range(batch)]})
+        for n in range(8)
+    ]
     latencies: list[float] = []
     acked = [0]
     lock = threading.Lock()
@@ -95,8 +105,9 @@ def drive(url: str, batch: int, requests_total: int, clients: int, seconds: floa
                 if time.perf_counter() > deadline:
                     return
                 began = time.perf_counter()
-                response = session.post(url, data=bodies[n % len(bodies)], headers={"Content-Type": KAFKA_JSON},
-                                        timeout=60)
+                response = session.post(
+                    url, data=bodies[n % len(bodies)], headers={"Content-Type": KAFKA_JSON}, timeout=60
+                )
                 response.raise_for_status()
                 with lock:
                     latencies.append(time.perf_counter() - began)
@@ -110,10 +121,15 @@ def drive(url: str, batch: int, requests_total: int, clients: int, seconds: floa
         thread.join()
     elapsed = time.perf_counter() - began
     latencies.sort()
-    return {"records": acked[0], "requests": len(latencies), "seconds": elapsed,
-            "records_per_s": acked[0] / elapsed, "requests_per_s": len(latencies) / elapsed,
-            "p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+    return {
+        "records": acked[0],
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "records_per_s": acked[0] / elapsed,
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+    }
 
 
 def fsync_appends(folder: Path, batch: int, records_total: int, seconds: float) -> float:
@@ -158,21 +174,45 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         tmp_path = Path(tmp)
         gateway_port, trivial_port = free_port(), free_port()
-        gateway = start([sys.executable, "-m", "pinterest_emulator.gateway", "--raw-root", str(tmp_path / "raw"),
-                         "--port", str(gateway_port), "--kinesis-endpoint", "http://127.0.0.1:9"])
+        gateway = start(
+            [
+                sys.executable,
+                "-m",
+                "pinterest_emulator.gateway",
+                "--raw-root",
+                str(tmp_path / "raw"),
+                "--port",
+                str(gateway_port),
+                "--kinesis-endpoint",
+                "http://127.0.0.1:9",
+            ]
+        )
         trivial = start([sys.executable, "-c", TRIVIAL_SERVER, str(trivial_port)])
         try:
             for batch in BATCHES:
                 total_requests = max(1, args.records // batch)
                 topic = "pinterest.pin"
-                measured = drive(f"http://127.0.0.1:{gateway_port}/topics/{topic}", batch, total_requests,
-                                 args.clients, args.seconds)
-                reference = drive(f"http://127.0.0.1:{trivial_port}/topics/{topic}", batch, total_requests,
-                                  args.clients, args.seconds)
+                measured = drive(
+                    f"http://127.0.0.1:{gateway_port}/topics/{topic}",
+                    batch,
+                    total_requests,
+                    args.clients,
+                    args.seconds,
+                )
+                reference = drive(
+                    f"http://127.0.0.1:{trivial_port}/topics/{topic}",
+                    batch,
+                    total_requests,
+                    args.clients,
+                    args.seconds,
+                )
                 appends = fsync_appends(tmp_path, batch, args.records, args.seconds)
                 rows.append((batch, measured, reference, appends))
-                print(f"batch {batch}: gateway {measured['records_per_s']:.0f} rec/s, trivial server "
-                      f"{reference['records_per_s']:.0f} rec/s, fsync appends {appends:.0f} rec/s", flush=True)
+                print(
+                    f"batch {batch}: gateway {measured['records_per_s']:.0f} rec/s, trivial server "
+                    f"{reference['records_per_s']:.0f} rec/s, fsync appends {appends:.0f} rec/s",
+                    flush=True,
+                )
             peak_mb = peak_rss_mb(gateway.pid)
         finally:
             gateway.terminate()
@@ -182,21 +222,28 @@ def main() -> int:
         acknowledged = sum(r[1]["records"] for r in rows)
         on_disk = count_on_disk(tmp_path / "raw", "pinterest.pin")
     if on_disk != acknowledged:
-        raise SystemExit(f"gateway lost or duplicated records: {acknowledged} acknowledged, {on_disk} on disk")
+        raise SystemExit(
+            f"gateway lost or duplicated records: {acknowledged} acknowledged, {on_disk} on disk"
+        )
 
+    setup = (
+        f"`python bench/bench_gateway.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()} (load average {os.getloadavg()[0]:.1f} at the end of the run, other "
+        f"work included); {args.clients} client threads with keep-alive, records of about 600 bytes, "
+        "flush.size 500, every acknowledgement after fsync. References measured in the same run: a trivial "
+        "stdlib HTTP server that reads the body and answers without touching the disk, and plain appends of "
+        "the same lines with one fsync per batch."
+    )
+    header = (
+        "| batch | gateway records/s | requests/s | p50 ms | p95 ms | trivial server records/s "
+        "| gateway / trivial | fsync appends records/s | gateway / appends |"
+    )
     lines = [
         "## Local gateway (REST proxy route, S3-sink files)",
         "",
-        f"`python bench/bench_gateway.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()} (load average {os.getloadavg()[0]:.1f} at the end of the run, other "
-        "work included); "
-        f"{args.clients} client threads with keep-alive, records of about 600 bytes, "
-        "flush.size 500, every acknowledgement after fsync. References measured in the same run: a trivial "
-        "stdlib HTTP server that reads the body and answers without touching the disk, and plain appends of "
-        "the same lines with one fsync per batch.",
+        setup,
         "",
-        "| batch | gateway records/s | requests/s | p50 ms | p95 ms | trivial server records/s | gateway / trivial "
-        "| fsync appends records/s | gateway / appends |",
+        header,
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for batch, measured, reference, appends in rows:
@@ -204,9 +251,13 @@ def main() -> int:
             f"| {batch} | {measured['records_per_s']:,.0f} | {measured['requests_per_s']:,.0f} | "
             f"{measured['p50_ms']:.1f} | {measured['p95_ms']:.1f} | {reference['records_per_s']:,.0f} | "
             f"{measured['records_per_s'] / reference['records_per_s']:.2f} | {appends:,.0f} | "
-            f"{measured['records_per_s'] / appends:.2f} |")
-    lines += ["", f"All {acknowledged:,} acknowledged records were found on disk exactly once after the "
-              f"gateway's clean shutdown. Peak resident memory of the gateway process: {peak_mb:.0f} MiB.", ""]
+            f"{measured['records_per_s'] / appends:.2f} |"
+        )
+    summary = (
+        f"All {acknowledged:,} acknowledged records were found on disk exactly once after the "
+        f"gateway's clean shutdown. Peak resident memory of the gateway process: {peak_mb:.0f} MiB."
+    )
+    lines += ["", summary, ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.out}")

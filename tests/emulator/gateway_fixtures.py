@@ -23,8 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 def produce(url: str, topic: str, values: list, session=None, **kwargs) -> requests.Response:
     """POST records to the REST proxy route."""
     body = {"records": [{"value": v} for v in values]}
-    return (session or requests).post(f"{url}/topics/{topic}", data=json.dumps(body),
-                                      headers={"Content-Type": KAFKA_JSON}, timeout=30, **kwargs)
+    return (session or requests).post(
+        f"{url}/topics/{topic}",
+        data=json.dumps(body),
+        headers={"Content-Type": KAFKA_JSON},
+        timeout=30,
+        **kwargs,
+    )
 
 
 def sink_files(raw_root: Path, topic: str) -> list[Path]:
@@ -72,9 +77,23 @@ class GatewayProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pinterest_emulator.gateway", "--raw-root", str(raw_root), "--port",
-             str(self.port), "--kinesis-endpoint", kinesis_endpoint, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "pinterest_emulator.gateway",
+                "--raw-root",
+                str(raw_root),
+                "--port",
+                str(self.port),
+                "--kinesis-endpoint",
+                kinesis_endpoint,
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
         )
         first = self.proc.stdout.readline()  # printed once the server is bound
         assert "listening on" in first, first + self.proc.stderr.read()

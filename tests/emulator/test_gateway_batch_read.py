@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pinterest_emulator.gateway import Gateway
 
 try:
@@ -25,10 +24,12 @@ def test_batch_job_reads_the_gateway_files(spark, real_data, tmp_path):
     posted = {}
     with Gateway(raw, kinesis_endpoint="http://127.0.0.1:9", flush_size=100) as gw:
         for entity in ("pin", "geo", "user"):
-            lines = (real_data / "seed100_first2000_draws" / f"{entity}.jsonl").read_text().splitlines()[:DRAWS]
+            lines = (
+                (real_data / "seed100_first2000_draws" / f"{entity}.jsonl").read_text().splitlines()[:DRAWS]
+            )
             posted[entity] = [json.loads(line) for line in lines]
             for start in range(0, DRAWS, 40):  # the course posts one record per request; batches are faster
-                response = fx.produce(gw.url, f"pinterest.{entity}", posted[entity][start:start + 40])
+                response = fx.produce(gw.url, f"pinterest.{entity}", posted[entity][start : start + 40])
                 assert response.status_code == 200
     for entity, records in posted.items():
         assert [v for _, _, v in fx.read_topic(raw, f"pinterest.{entity}")] == records

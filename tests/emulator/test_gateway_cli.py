@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from pinterest_emulator import gateway
 from pinterest_emulator.gateway.server import raw_root_path
 
@@ -30,8 +29,10 @@ def test_defaults_match_the_deployed_connector():
     assert args.kinesis_endpoint is None and args.api_key is None
 
 
-@pytest.mark.parametrize("argv", [("--raw-root", "r", "--flush-size", "0"),
-                                  ("--raw-root", "r", "--rotate-interval-ms", "soon"), ()])
+@pytest.mark.parametrize(
+    "argv",
+    [("--raw-root", "r", "--flush-size", "0"), ("--raw-root", "r", "--rotate-interval-ms", "soon"), ()],
+)
 def test_bad_options_are_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         parse(*argv)
@@ -40,13 +41,21 @@ def test_bad_options_are_usage_errors(argv, capsys):
 
 
 def run_gateway(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pinterest_emulator.gateway", *argv], capture_output=True,
-                          text=True, timeout=120, cwd=fx.REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "pinterest_emulator.gateway", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=fx.REPO,
+    )
 
 
 def test_raw_root_that_is_a_file_fails_with_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
-    result = run_gateway("--raw-root", str(tmp_path / "file"), "--port", "0", "--kinesis-endpoint", "http://x")
+    result = run_gateway(
+        "--raw-root", str(tmp_path / "file"), "--port", "0", "--kinesis-endpoint", "http://x"
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "is not a folder" in result.stderr
 
@@ -60,8 +69,9 @@ def test_remote_raw_root_is_refused(tmp_path):
 def test_port_in_use_fails_with_one_line(tmp_path):
     running = fx.GatewayProcess(tmp_path / "a")
     try:
-        result = run_gateway("--raw-root", str(tmp_path / "b"), "--port", str(running.port),
-                             "--kinesis-endpoint", "http://x")
+        result = run_gateway(
+            "--raw-root", str(tmp_path / "b"), "--port", str(running.port), "--kinesis-endpoint", "http://x"
+        )
         assert result.returncode == 2 and "cannot start" in result.stderr
         assert result.stderr.strip().count("\n") == 0
     finally:

@@ -7,10 +7,9 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import positive_data_acceptance
-
 from pinterest_emulator.gateway import Gateway, start_moto, stop_moto
 from pinterest_emulator.gateway.openapi import document
+from schemathesis.checks import positive_data_acceptance
 
 API_KEY = "fuzz-key"
 
@@ -19,8 +18,15 @@ API_KEY = "fuzz-key"
 def fuzzed_gateway(tmp_path_factory):
     moto_url = start_moto()
     # a region of its own: moto's state is shared by the test process, and the fuzz creates many streams
-    with Gateway(tmp_path_factory.mktemp("raw"), kinesis_endpoint=moto_url, api_key=API_KEY,
-                 auto_create_topics=True, flush_size=20, max_request_bytes=256 * 1024, region="ap-south-1") as gw:
+    with Gateway(
+        tmp_path_factory.mktemp("raw"),
+        kinesis_endpoint=moto_url,
+        api_key=API_KEY,
+        auto_create_topics=True,
+        flush_size=20,
+        max_request_bytes=256 * 1024,
+        region="ap-south-1",
+    ) as gw:
         yield gw
         kinesis = gw.kinesis.client()
         for page in kinesis.get_paginator("list_streams").paginate():
@@ -36,8 +42,12 @@ def api_schema(fuzzed_gateway):
     return schemathesis.openapi.from_url(f"{fuzzed_gateway.url}/openapi.json")  # base URL from here
 
 
-OPERATIONS = [(path, method) for path, item in document()["paths"].items() for method in item
-              if method in ("get", "post", "put", "delete")]
+OPERATIONS = [
+    (path, method)
+    for path, item in document()["paths"].items()
+    for method in item
+    if method in ("get", "post", "put", "delete")
+]
 
 
 # schemathesis' own pytest plugin does not load under pytest 9, so each operation's strategy is driven here

@@ -7,7 +7,6 @@ import threading
 
 import pytest
 import requests
-
 from pinterest_emulator.gateway import Gateway
 from pinterest_emulator.gateway.server import ByteBudget
 
@@ -27,22 +26,31 @@ def gateway(tmp_path):
 
 def post(gw, topic, body, content_type=fx.KAFKA_JSON, **headers):
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return requests.post(f"{gw.url}/topics/{topic}", data=data, headers={"Content-Type": content_type, **headers},
-                         timeout=30)
+    return requests.post(
+        f"{gw.url}/topics/{topic}", data=data, headers={"Content-Type": content_type, **headers}, timeout=30
+    )
 
 
 def test_produce_returns_offsets_and_lands_in_sink_files(gateway):
     first = fx.produce(gateway.url, "pinterest.pin", [{"ind": 1}, {"ind": 2}])
     assert first.status_code == 200
     assert first.headers["Content-Type"] == "application/vnd.kafka.v2+json"
-    assert first.json() == {"key_schema_id": None, "value_schema_id": None, "offsets": [
-        {"partition": 0, "offset": 0, "error_code": None, "error": None},
-        {"partition": 0, "offset": 1, "error_code": None, "error": None}]}
+    assert first.json() == {
+        "key_schema_id": None,
+        "value_schema_id": None,
+        "offsets": [
+            {"partition": 0, "offset": 0, "error_code": None, "error": None},
+            {"partition": 0, "offset": 1, "error_code": None, "error": None},
+        ],
+    }
     second = fx.produce(gateway.url, "pinterest.pin", [{"ind": 3, "title": "Ελληνικά ✨"}, {"ind": 4}])
     assert [o["offset"] for o in second.json()["offsets"]] == [2, 3]
     # flush.size 3: one finished file, the fourth record still staged
     assert fx.read_topic(gateway.raw_root, "pinterest.pin") == [
-        (0, 0, {"ind": 1}), (0, 1, {"ind": 2}), (0, 2, {"ind": 3, "title": "Ελληνικά ✨"})]
+        (0, 0, {"ind": 1}),
+        (0, 1, {"ind": 2}),
+        (0, 2, {"ind": 3, "title": "Ελληνικά ✨"}),
+    ]
     text = fx.sink_files(gateway.raw_root, "pinterest.pin")[0].read_text(encoding="utf-8")
     assert text.splitlines()[2] == '{"ind":3,"title":"Ελληνικά ✨"}'  # UTF-8, one object per line
 
@@ -62,24 +70,30 @@ def test_list_and_describe_topics(gateway):
     assert described["name"] == "pinterest.user"
     assert [p["partition"] for p in described["partitions"]] == [0]
     missing = requests.get(f"{gateway.url}/topics/nope", timeout=10)
-    assert (missing.status_code, missing.json()) == (404, {"error_code": 40401, "message": "Topic not found."})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"error_code": 40401, "message": "Topic not found."},
+    )
 
 
-@pytest.mark.parametrize("content_type, body, status, code", [
-    ("application/json", {"records": [{"value": 1}]}, 415, 415),
-    ("application/vnd.kafka.binary.v2+json", {"records": [{"value": "AQ=="}]}, 415, 415),
-    (fx.KAFKA_JSON, b"{not json", 400, 400),
-    (fx.KAFKA_JSON, b"\xff\xfe", 400, 400),
-    (fx.KAFKA_JSON, [1, 2], 400, 400),
-    (fx.KAFKA_JSON, {"value": 1}, 422, 422),
-    (fx.KAFKA_JSON, {"records": []}, 422, 422),
-    (fx.KAFKA_JSON, {"records": "x"}, 422, 422),
-    (fx.KAFKA_JSON, {"records": [1]}, 422, 422),
-    (fx.KAFKA_JSON, {"records": [{"key": "k"}]}, 422, 422),
-    (fx.KAFKA_JSON, {"records": [{"value": 1, "partition": "0"}]}, 422, 422),
-    (fx.KAFKA_JSON, {"records": [{"value": 1, "partition": 3}]}, 404, 40402),
-    (fx.KAFKA_JSON, {"records": [{"value": "x" * 1_100_000}]}, 422, 42201),
-])
+@pytest.mark.parametrize(
+    "content_type, body, status, code",
+    [
+        ("application/json", {"records": [{"value": 1}]}, 415, 415),
+        ("application/vnd.kafka.binary.v2+json", {"records": [{"value": "AQ=="}]}, 415, 415),
+        (fx.KAFKA_JSON, b"{not json", 400, 400),
+        (fx.KAFKA_JSON, b"\xff\xfe", 400, 400),
+        (fx.KAFKA_JSON, [1, 2], 400, 400),
+        (fx.KAFKA_JSON, {"value": 1}, 422, 422),
+        (fx.KAFKA_JSON, {"records": []}, 422, 422),
+        (fx.KAFKA_JSON, {"records": "x"}, 422, 422),
+        (fx.KAFKA_JSON, {"records": [1]}, 422, 422),
+        (fx.KAFKA_JSON, {"records": [{"key": "k"}]}, 422, 422),
+        (fx.KAFKA_JSON, {"records": [{"value": 1, "partition": "0"}]}, 422, 422),
+        (fx.KAFKA_JSON, {"records": [{"value": 1, "partition": 3}]}, 404, 40402),
+        (fx.KAFKA_JSON, {"records": [{"value": "x" * 1_100_000}]}, 422, 42201),
+    ],
+)
 def test_produce_errors_have_the_proxy_shape_and_write_nothing(gateway, content_type, body, status, code):
     response = post(gateway, "pinterest.pin", body, content_type)
     assert response.status_code == status
@@ -109,12 +123,18 @@ def test_body_over_the_size_limit_is_413(tmp_path):
 
 def test_keyed_records_go_to_the_murmur2_partition(tmp_path):
     with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, partitions=3) as gw:
-        body = {"records": [{"key": "abc", "value": 1}, {"key": "21", "value": 2}, {"value": 3, "partition": 2}]}
+        body = {
+            "records": [{"key": "abc", "value": 1}, {"key": "21", "value": 2}, {"value": 3, "partition": 2}]
+        }
         offsets = post(gw, "pinterest.pin", body).json()["offsets"]
     # murmur2 of the JSON key text, as the Java client's default partitioner does
     from pinterest_emulator.gateway.kafka_rest import murmur2
-    assert [o["partition"] for o in offsets] == [(murmur2(b'"abc"') & 0x7FFFFFFF) % 3,
-                                                (murmur2(b'"21"') & 0x7FFFFFFF) % 3, 2]
+
+    assert [o["partition"] for o in offsets] == [
+        (murmur2(b'"abc"') & 0x7FFFFFFF) % 3,
+        (murmur2(b'"21"') & 0x7FFFFFFF) % 3,
+        2,
+    ]
 
 
 def test_api_key_is_required_when_configured(tmp_path):
@@ -123,7 +143,9 @@ def test_api_key_is_required_when_configured(tmp_path):
             response = requests.get(f"{gw.url}/topics", headers=headers, timeout=10)
             assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
         assert post(gw, "pinterest.pin", {"records": [{"value": 1}]}).status_code == 403
-        assert requests.get(f"{gw.url}/topics", headers={"x-api-key": "s3cret"}, timeout=10).status_code == 200
+        assert (
+            requests.get(f"{gw.url}/topics", headers={"x-api-key": "s3cret"}, timeout=10).status_code == 200
+        )
         assert requests.get(f"{gw.url}/openapi.json", timeout=10).status_code == 200
     assert fx.read_topic(tmp_path, "pinterest.pin") == []
 
@@ -141,8 +163,12 @@ def test_concurrent_clients_get_distinct_offsets(tmp_path):
         def client(n):
             with requests.Session() as session:
                 for i in range(20):
-                    response = fx.produce(gw.url, "pinterest.user", [{"c": n, "i": i, "j": j} for j in range(5)],
-                                          session=session)
+                    response = fx.produce(
+                        gw.url,
+                        "pinterest.user",
+                        [{"c": n, "i": i, "j": j} for j in range(5)],
+                        session=session,
+                    )
                     acked.extend(o["offset"] for o in response.json()["offsets"])
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]  # more clients than slots
@@ -186,8 +212,9 @@ def test_byte_budget_holds_readers_back_until_memory_is_released():
 
 def test_large_concurrent_requests_wait_for_the_byte_budget_and_all_succeed(tmp_path):
     # 6 clients with 400 kB bodies against a 1 MB budget: at most two bodies are held at once, the rest wait
-    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, max_request_bytes=500_000,
-                 max_inflight_bytes=1_000_000) as gw:
+    with Gateway(
+        tmp_path, kinesis_endpoint=UNUSED_KINESIS, max_request_bytes=500_000, max_inflight_bytes=1_000_000
+    ) as gw:
         statuses = []
 
         def client(n):

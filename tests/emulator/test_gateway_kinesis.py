@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 
 import boto3
 import pytest
 import requests
-
 from pinterest_emulator.gateway import Gateway, start_moto, stop_moto
 
 try:
@@ -45,8 +43,13 @@ def stream(gateway):
 
 def read_stream(moto_url: str, name: str) -> list[tuple[str, bytes]]:
     """(partition key, data) of every record in the stream's first shard, read straight from Kinesis."""
-    kinesis = boto3.client("kinesis", endpoint_url=moto_url, region_name=REGION,
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    kinesis = boto3.client(
+        "kinesis",
+        endpoint_url=moto_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     shard = kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
@@ -76,12 +79,18 @@ def test_create_without_body_makes_one_shard(gateway):
 
 def test_put_record_forwards_data_as_json_text(gateway, moto_url, stream):
     post = {"index": 7528, "title": "Ελληνικά ✨", "follower_count": "26k"}
-    response = requests.put(f"{gateway.url}/streams/{stream}/record",
-                            json={"StreamName": stream, "Data": post, "PartitionKey": "partition-1"}, timeout=30)
+    response = requests.put(
+        f"{gateway.url}/streams/{stream}/record",
+        json={"StreamName": stream, "Data": post, "PartitionKey": "partition-1"},
+        timeout=30,
+    )
     assert response.status_code == 200
     assert set(response.json()) >= {"SequenceNumber", "ShardId"}
-    text = requests.put(f"{gateway.url}/streams/{stream}/record",
-                        json={"StreamName": stream, "Data": "plain", "PartitionKey": "p"}, timeout=30)
+    text = requests.put(
+        f"{gateway.url}/streams/{stream}/record",
+        json={"StreamName": stream, "Data": "plain", "PartitionKey": "p"},
+        timeout=30,
+    )
     assert text.status_code == 200
     records = read_stream(moto_url, stream)
     assert records[0][0] == "partition-1" and json.loads(records[0][1].decode("utf-8")) == post
@@ -90,13 +99,16 @@ def test_put_record_forwards_data_as_json_text(gateway, moto_url, stream):
 
 def test_put_records_forwards_every_record(gateway, moto_url, stream):
     batch = [{"Data": {"ind": i}, "PartitionKey": f"k{i}"} for i in range(3)]
-    response = requests.put(f"{gateway.url}/streams/{stream}/records",
-                            json={"StreamName": stream, "Records": batch}, timeout=30)
+    response = requests.put(
+        f"{gateway.url}/streams/{stream}/records", json={"StreamName": stream, "Records": batch}, timeout=30
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["FailedRecordCount"] == 0 and len(body["Records"]) == 3
     assert all("SequenceNumber" in r and "ShardId" in r for r in body["Records"])
-    assert [(k, json.loads(d)) for k, d in read_stream(moto_url, stream)] == [(f"k{i}", {"ind": i}) for i in range(3)]
+    assert [(k, json.loads(d)) for k, d in read_stream(moto_url, stream)] == [
+        (f"k{i}", {"ind": i}) for i in range(3)
+    ]
 
 
 def test_kinesis_errors_come_back_with_their_status_and_type(gateway):
@@ -104,7 +116,9 @@ def test_kinesis_errors_come_back_with_their_status_and_type(gateway):
     described = requests.get(f"{gateway.url}/streams/{missing}", timeout=30)
     assert described.status_code == 400
     assert described.json()["__type"] == "ResourceNotFoundException" and described.json()["message"]
-    put = requests.put(f"{gateway.url}/streams/{missing}/record", json={"Data": {}, "PartitionKey": "k"}, timeout=30)
+    put = requests.put(
+        f"{gateway.url}/streams/{missing}/record", json={"Data": {}, "PartitionKey": "k"}, timeout=30
+    )
     assert (put.status_code, put.json()["__type"]) == (400, "ResourceNotFoundException")
 
 
@@ -113,21 +127,24 @@ def test_duplicate_create_is_resource_in_use(gateway, stream):
     assert (again.status_code, again.json()["__type"]) == (400, "ResourceInUseException")
 
 
-@pytest.mark.parametrize("route, method, body", [
-    ("/streams/bad name!", "GET", None),
-    ("/streams/{s}", "POST", {"ShardCount": 0}),
-    ("/streams/{s}", "POST", {"ShardCount": "2"}),
-    ("/streams/{s}", "POST", b"{oops"),
-    ("/streams/{s}/record", "PUT", {"PartitionKey": "k"}),
-    ("/streams/{s}/record", "PUT", {"Data": None, "PartitionKey": "k"}),
-    ("/streams/{s}/record", "PUT", {"Data": {}, "PartitionKey": ""}),
-    ("/streams/{s}/record", "PUT", {"Data": {}, "PartitionKey": 5}),
-    ("/streams/{s}/record", "PUT", [1]),
-    ("/streams/{s}/records", "PUT", {"Records": []}),
-    ("/streams/{s}/records", "PUT", {"Records": [{"Data": 1}]}),
-    ("/streams/{s}/records", "PUT", {"Records": ["x"]}),
-    ("/streams/{s}/records", "PUT", {"Records": [{"Data": 1, "PartitionKey": "k"}] * 501}),
-])
+@pytest.mark.parametrize(
+    "route, method, body",
+    [
+        ("/streams/bad name!", "GET", None),
+        ("/streams/{s}", "POST", {"ShardCount": 0}),
+        ("/streams/{s}", "POST", {"ShardCount": "2"}),
+        ("/streams/{s}", "POST", b"{oops"),
+        ("/streams/{s}/record", "PUT", {"PartitionKey": "k"}),
+        ("/streams/{s}/record", "PUT", {"Data": None, "PartitionKey": "k"}),
+        ("/streams/{s}/record", "PUT", {"Data": {}, "PartitionKey": ""}),
+        ("/streams/{s}/record", "PUT", {"Data": {}, "PartitionKey": 5}),
+        ("/streams/{s}/record", "PUT", [1]),
+        ("/streams/{s}/records", "PUT", {"Records": []}),
+        ("/streams/{s}/records", "PUT", {"Records": [{"Data": 1}]}),
+        ("/streams/{s}/records", "PUT", {"Records": ["x"]}),
+        ("/streams/{s}/records", "PUT", {"Records": [{"Data": 1, "PartitionKey": "k"}] * 501}),
+    ],
+)
 def test_invalid_requests_are_400_with_a_message(gateway, stream, route, method, body):
     data = body if isinstance(body, bytes) or body is None else json.dumps(body)
     response = requests.request(method, gateway.url + route.format(s=stream), data=data, timeout=30)
@@ -150,5 +167,7 @@ def test_default_endpoint_is_an_in_process_moto(tmp_path):
     with Gateway(tmp_path, region="eu-north-1") as gw:
         assert gw.kinesis_endpoint.startswith("http://127.0.0.1:")
         name = f"default-{uuid.uuid4().hex[:8]}"
-        assert requests.post(f"{gw.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
+        assert (
+            requests.post(f"{gw.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
+        )
         assert name in requests.get(f"{gw.url}/streams", timeout=30).json()["StreamNames"]

@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-
 from pinterest_emulator.gateway.kafka_rest import murmur2
 from pinterest_emulator.gateway.sink import Sink, valid_topic_name
 
@@ -36,8 +35,11 @@ def test_flush_size_makes_files_named_by_start_offset(tmp_path):
     assert sink.append(TOPIC, 0, lines(*range(2))) == 0
     assert sink.append(TOPIC, 0, lines(*range(2, 10))) == 2  # crosses two file boundaries in one call
     names = [p.name for p in fx.sink_files(tmp_path, TOPIC)]
-    assert names == ["pinterest.pin+0+0000000000.json", "pinterest.pin+0+0000000003.json",
-                     "pinterest.pin+0+0000000006.json"]
+    assert names == [
+        "pinterest.pin+0+0000000000.json",
+        "pinterest.pin+0+0000000003.json",
+        "pinterest.pin+0+0000000006.json",
+    ]
     assert [(o, v) for _, o, v in fx.read_topic(tmp_path, TOPIC)] == [(i, i) for i in range(9)]
     sink.close()  # the open file holds offset 9 only
     assert [p.name for p in fx.sink_files(tmp_path, TOPIC)][-1] == "pinterest.pin+0+0000000009.json"
@@ -144,17 +146,32 @@ def test_failed_write_leaves_no_torn_line(tmp_path, monkeypatch):
     assert [v for _, _, v in fx.read_topic(tmp_path, TOPIC)] == ["kept", "next"]
 
 
-@pytest.mark.parametrize("name, ok", [("pinterest.pin", True), ("0a1b2c.geo", True), ("a+b", False),
-                                      ("..", False), ("", False), ("x" * 250, False), ("a/b", False)])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("pinterest.pin", True),
+        ("0a1b2c.geo", True),
+        ("a+b", False),
+        ("..", False),
+        ("", False),
+        ("x" * 250, False),
+        ("a/b", False),
+    ],
+)
 def test_topic_names(name, ok):
     assert valid_topic_name(name) is ok
 
 
 def test_murmur2_matches_the_java_client():
     # Kafka's own test vectors (org.apache.kafka.common.utils.UtilsTest), as signed 32-bit ints
-    vectors = {"21": -973932308, "foobar": -790332482, "a-little-bit-long-string": -985981536,
-               "a-little-bit-longer-string": -1486304829, "abc": 479470107,
-               "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971}
+    vectors = {
+        "21": -973932308,
+        "foobar": -790332482,
+        "a-little-bit-long-string": -985981536,
+        "a-little-bit-longer-string": -1486304829,
+        "abc": 479470107,
+        "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    }
     for text, expected in vectors.items():
         h = murmur2(text.encode())
         assert (h - 2**32 if h >= 2**31 else h) == expected

@@ -15,7 +15,7 @@ import threading
 
 from .server import Gateway, start_moto, stop_moto
 
-__all__ = ["Gateway", "start_moto", "stop_moto", "add_arguments", "run"]
+__all__ = ["Gateway", "add_arguments", "run", "start_moto", "stop_moto"]
 
 
 def _positive(text: str) -> int:
@@ -34,28 +34,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8082, help="port to bind (default 8082; 0 picks one)")
     parser.add_argument("--raw-root", required=True, help="folder (or file:// URI) the sink files land in")
     parser.add_argument("--kinesis-endpoint", help="Kinesis endpoint URL (default: moto, in-process)")
-    parser.add_argument("--flush-size", type=_positive, default=500,
-                        help="records per sink file, the connector's flush.size (default 500)")
-    parser.add_argument("--rotate-interval-ms", type=_positive, default=60000,
-                        help="finish an open file this long after its first record, the connector's "
-                             "rotate.schedule.interval.ms (default 60000)")
+    parser.add_argument(
+        "--flush-size",
+        type=_positive,
+        default=500,
+        help="records per sink file, the connector's flush.size (default 500)",
+    )
+    parser.add_argument(
+        "--rotate-interval-ms",
+        type=_positive,
+        default=60000,
+        help="finish an open file this long after its first record, the connector's "
+        "rotate.schedule.interval.ms (default 60000)",
+    )
     parser.add_argument("--api-key", help="require this x-api-key header, as an API Gateway usage plan does")
-    parser.add_argument("--topic-prefix", default="pinterest", help="topics <prefix>.pin|geo|user always exist")
-    parser.add_argument("--auto-create-topics", action="store_true",
-                        help="create any other topic on its first produce request")
-    parser.add_argument("--partitions", type=_positive, default=1, help="partitions of a new topic (default 1)")
-    parser.add_argument("--max-connections", type=_positive, default=64,
-                        help="concurrent connections served; more wait in the backlog (default 64)")
+    parser.add_argument(
+        "--topic-prefix", default="pinterest", help="topics <prefix>.pin|geo|user always exist"
+    )
+    parser.add_argument(
+        "--auto-create-topics",
+        action="store_true",
+        help="create any other topic on its first produce request",
+    )
+    parser.add_argument(
+        "--partitions", type=_positive, default=1, help="partitions of a new topic (default 1)"
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=64,
+        help="concurrent connections served; more wait in the backlog (default 64)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file)."""
     try:
         gateway = Gateway(
-            args.raw_root, host=args.host, port=args.port, kinesis_endpoint=args.kinesis_endpoint,
-            flush_size=args.flush_size, rotate_interval_ms=args.rotate_interval_ms, api_key=args.api_key,
-            topic_prefix=args.topic_prefix, auto_create_topics=args.auto_create_topics,
-            partitions=args.partitions, max_connections=args.max_connections,
+            args.raw_root,
+            host=args.host,
+            port=args.port,
+            kinesis_endpoint=args.kinesis_endpoint,
+            flush_size=args.flush_size,
+            rotate_interval_ms=args.rotate_interval_ms,
+            api_key=args.api_key,
+            topic_prefix=args.topic_prefix,
+            auto_create_topics=args.auto_create_topics,
+            partitions=args.partitions,
+            max_connections=args.max_connections,
         )
         gateway.start()
     except (OSError, ValueError) as exc:
@@ -64,11 +90,16 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    print(f"gateway listening on {gateway.url} (raw root {gateway.raw_root}, kinesis {gateway.kinesis_endpoint})",
-          flush=True)
+    print(
+        f"gateway listening on {gateway.url} (raw root {gateway.raw_root}, kinesis {gateway.kinesis_endpoint})",
+        flush=True,
+    )
     while not stop.wait(0.5):
         pass
     gateway.close()
-    print(f"gateway stopped: {gateway.sink.records_appended} records acknowledged, "
-          f"{gateway.sink.files_written} files written", flush=True)
+    print(
+        f"gateway stopped: {gateway.sink.records_appended} records acknowledged, "
+        f"{gateway.sink.files_written} files written",
+        flush=True,
+    )
     return 0

@@ -42,12 +42,12 @@ def murmur2(data: bytes) -> int:
     m, length = 0x5BD1E995, len(data)
     h = (0x9747B28C ^ length) & 0xFFFFFFFF
     for i in range(0, length - length % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little")
+        k = int.from_bytes(data[i : i + 4], "little")
         k = (k * m) & 0xFFFFFFFF
         k ^= k >> 24
         k = (k * m) & 0xFFFFFFFF
         h = ((h * m) & 0xFFFFFFFF) ^ k
-    tail = data[length - length % 4:]
+    tail = data[length - length % 4 :]
     if len(tail) == 3:
         h ^= tail[2] << 16
     if len(tail) >= 2:

@@ -76,8 +76,13 @@ def _json_object(body: bytes, allow_empty: bool = False) -> dict:
 class KinesisProxy:
     """Maps the proxy routes onto a Kinesis endpoint (boto3, created on first use)."""
 
-    def __init__(self, endpoint_url: str | None, region: str = "us-east-1", local: bool = False,
-                 max_connections: int = 64):
+    def __init__(
+        self,
+        endpoint_url: str | None,
+        region: str = "us-east-1",
+        local: bool = False,
+        max_connections: int = 64,
+    ):
         self.endpoint_url = endpoint_url
         self.region = region
         self.local = local
@@ -93,9 +98,13 @@ class KinesisProxy:
                 from botocore.config import Config
 
                 # a local endpoint (moto) accepts any credentials; a real one uses the default chain
-                credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if self.local else {}
+                credentials = (
+                    {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if self.local else {}
+                )
                 self._client = boto3.client(
-                    "kinesis", endpoint_url=self.endpoint_url, region_name=self.region,
+                    "kinesis",
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
                     config=Config(max_pool_connections=self.max_connections, retries={"max_attempts": 2}),
                     **credentials,
                 )
@@ -158,6 +167,10 @@ class KinesisProxy:
         for i, record in enumerate(records):
             if not isinstance(record, dict):
                 raise bad_request(f"Records[{i}] must be an object")
-            entries.append({"Data": _data_blob(record.get("Data"), f"Records[{i}]"),
-                            "PartitionKey": _partition_key(record.get("PartitionKey"), f"Records[{i}]")})
+            entries.append(
+                {
+                    "Data": _data_blob(record.get("Data"), f"Records[{i}]"),
+                    "PartitionKey": _partition_key(record.get("PartitionKey"), f"Records[{i}]"),
+                }
+            )
         return self._call("put_records", StreamName=name, Records=entries)

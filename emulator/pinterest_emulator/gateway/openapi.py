@@ -16,10 +16,18 @@ _KINESIS_ERROR = {
     "required": ["message"],
     "properties": {"__type": {"type": "string"}, "message": {"type": "string"}},
 }
-_TOPIC = {"name": "topic", "in": "path", "required": True,
-          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,249}$"}}
-_STREAM = {"name": "name", "in": "path", "required": True,
-           "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]{1,128}$"}}
+_TOPIC = {
+    "name": "topic",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,249}$"},
+}
+_STREAM = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.-]{1,128}$"},
+}
 _PARTITION_KEY = {"type": "string", "minLength": 1, "maxLength": 256}
 _NOT_NULL = [{"type": t} for t in ("object", "array", "string", "number", "boolean")]
 _DATA = {"description": "any JSON value except null; forwarded as its UTF-8 JSON text", "anyOf": _NOT_NULL}
@@ -29,11 +37,15 @@ def _json(schema: dict, media_type: str = "application/json") -> dict:
     return {"content": {media_type: {"schema": schema}}}
 
 
-def _responses(ok: dict, errors: dict[str, str], error_schema: dict, ok_type: str = "application/json") -> dict:
+def _responses(
+    ok: dict, errors: dict[str, str], error_schema: dict, ok_type: str = "application/json"
+) -> dict:
     responses = {"200": {"description": "OK", **_json(ok, ok_type)}}
     responses.update({code: {"description": text, **_json(error_schema)} for code, text in errors.items()})
-    responses["403"] = {"description": "missing or wrong x-api-key (when one is configured)",
-                        **_json(_GATEWAY_ERROR)}
+    responses["403"] = {
+        "description": "missing or wrong x-api-key (when one is configured)",
+        **_json(_GATEWAY_ERROR),
+    }
     return responses
 
 
@@ -41,8 +53,14 @@ def _kinesis(summary: str, ok: dict, body: dict | None = None, params: list | No
     operation = {
         "summary": summary,
         "parameters": params or [],
-        "responses": _responses(ok, {"400": "invalid request, or Kinesis' error (ResourceNotFoundException...)",
-                                     "502": "the Kinesis endpoint cannot be reached"}, _KINESIS_ERROR),
+        "responses": _responses(
+            ok,
+            {
+                "400": "invalid request, or Kinesis' error (ResourceNotFoundException...)",
+                "502": "the Kinesis endpoint cannot be reached",
+            },
+            _KINESIS_ERROR,
+        ),
     }
     if body:
         operation["requestBody"] = {"required": True, **_json(body)}
@@ -51,61 +69,161 @@ def _kinesis(summary: str, ok: dict, body: dict | None = None, params: list | No
 
 def document() -> dict:
     """The OpenAPI document."""
-    offsets = {"type": "object", "required": ["offsets"], "properties": {
-        "key_schema_id": {"type": "integer", "nullable": True},
-        "value_schema_id": {"type": "integer", "nullable": True},
-        "offsets": {"type": "array", "items": {"type": "object", "properties": {
-            "partition": {"type": "integer"}, "offset": {"type": "integer"},
-            "error_code": {"type": "integer", "nullable": True},
-            "error": {"type": "string", "nullable": True}}}}}}
-    produce_body = {"type": "object", "required": ["records"], "properties": {"records": {
-        "type": "array", "minItems": 1, "items": {"type": "object", "required": ["value"], "properties": {
-            "key": {}, "value": {"anyOf": _NOT_NULL}, "partition": {"type": "integer", "minimum": 0}}}}}}
-    topic_info = {"type": "object", "required": ["name", "partitions"], "properties": {
-        "name": {"type": "string"}, "configs": {"type": "object"}, "partitions": {"type": "array"}}}
-    record = {"type": "object", "required": ["Data", "PartitionKey"],
-              "properties": {"StreamName": {"type": "string"}, "Data": _DATA, "PartitionKey": _PARTITION_KEY}}
-    records = {"type": "object", "required": ["Records"], "properties": {
-        "StreamName": {"type": "string"},
-        "Records": {"type": "array", "minItems": 1, "maxItems": MAX_PUT_RECORDS, "items": {
-            "type": "object", "required": ["Data", "PartitionKey"],
-            "properties": {"Data": _DATA, "PartitionKey": _PARTITION_KEY}}}}}
-    proxy_errors = {"404": "topic (40401) or partition (40402) not found",
-                    "413": "request body over the size limit", "415": "unsupported content type",
-                    "400": "malformed JSON", "422": "missing or invalid records (42201: value too large)"}
+    offsets = {
+        "type": "object",
+        "required": ["offsets"],
+        "properties": {
+            "key_schema_id": {"type": "integer", "nullable": True},
+            "value_schema_id": {"type": "integer", "nullable": True},
+            "offsets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "partition": {"type": "integer"},
+                        "offset": {"type": "integer"},
+                        "error_code": {"type": "integer", "nullable": True},
+                        "error": {"type": "string", "nullable": True},
+                    },
+                },
+            },
+        },
+    }
+    produce_body = {
+        "type": "object",
+        "required": ["records"],
+        "properties": {
+            "records": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["value"],
+                    "properties": {
+                        "key": {},
+                        "value": {"anyOf": _NOT_NULL},
+                        "partition": {"type": "integer", "minimum": 0},
+                    },
+                },
+            }
+        },
+    }
+    topic_info = {
+        "type": "object",
+        "required": ["name", "partitions"],
+        "properties": {
+            "name": {"type": "string"},
+            "configs": {"type": "object"},
+            "partitions": {"type": "array"},
+        },
+    }
+    record = {
+        "type": "object",
+        "required": ["Data", "PartitionKey"],
+        "properties": {"StreamName": {"type": "string"}, "Data": _DATA, "PartitionKey": _PARTITION_KEY},
+    }
+    records = {
+        "type": "object",
+        "required": ["Records"],
+        "properties": {
+            "StreamName": {"type": "string"},
+            "Records": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_PUT_RECORDS,
+                "items": {
+                    "type": "object",
+                    "required": ["Data", "PartitionKey"],
+                    "properties": {"Data": _DATA, "PartitionKey": _PARTITION_KEY},
+                },
+            },
+        },
+    }
+    proxy_errors = {
+        "404": "topic (40401) or partition (40402) not found",
+        "413": "request body over the size limit",
+        "415": "unsupported content type",
+        "400": "malformed JSON",
+        "422": "missing or invalid records (42201: value too large)",
+    }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Pinterest pipeline local gateway", "version": "1.0.0",
-                 "description": "Kafka REST Proxy v2 (records land as Kafka Connect S3 sink files) and the "
-                                "API Gateway Kinesis proxy."},
-        "components": {"securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}},
+        "info": {
+            "title": "Pinterest pipeline local gateway",
+            "version": "1.0.0",
+            "description": "Kafka REST Proxy v2 (records land as Kafka Connect S3 sink files) and the "
+            "API Gateway Kinesis proxy.",
+        },
+        "components": {
+            "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
+        },
         "security": [{"api_key": []}],
         "paths": {
-            "/topics": {"get": {"summary": "list topics",
-                                "responses": _responses({"type": "array", "items": {"type": "string"}}, {},
-                                                        _PROXY_ERROR, RESPONSE_CONTENT_TYPE)}},
+            "/topics": {
+                "get": {
+                    "summary": "list topics",
+                    "responses": _responses(
+                        {"type": "array", "items": {"type": "string"}},
+                        {},
+                        _PROXY_ERROR,
+                        RESPONSE_CONTENT_TYPE,
+                    ),
+                }
+            },
             "/topics/{topic}": {
                 "parameters": [_TOPIC],
-                "get": {"summary": "topic metadata",
-                        "responses": _responses(topic_info, {"404": "topic not found (40401)"}, _PROXY_ERROR,
-                                                RESPONSE_CONTENT_TYPE)},
-                "post": {"summary": "produce JSON records",
-                         "requestBody": {"required": True, **_json(produce_body, PRODUCE_CONTENT_TYPE)},
-                         "responses": _responses(offsets, proxy_errors, _PROXY_ERROR, RESPONSE_CONTENT_TYPE)},
+                "get": {
+                    "summary": "topic metadata",
+                    "responses": _responses(
+                        topic_info, {"404": "topic not found (40401)"}, _PROXY_ERROR, RESPONSE_CONTENT_TYPE
+                    ),
+                },
+                "post": {
+                    "summary": "produce JSON records",
+                    "requestBody": {"required": True, **_json(produce_body, PRODUCE_CONTENT_TYPE)},
+                    "responses": _responses(offsets, proxy_errors, _PROXY_ERROR, RESPONSE_CONTENT_TYPE),
+                },
             },
             "/streams": {"get": _kinesis("ListStreams", {"type": "object"})},
             "/streams/{name}": {
                 "parameters": [_STREAM],
-                "post": _kinesis("CreateStream", {"type": "object"}, {"type": "object", "properties": {
-                    "ShardCount": {"type": "integer", "minimum": 1, "maximum": MAX_SHARDS}}}),
+                "post": _kinesis(
+                    "CreateStream",
+                    {"type": "object"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "ShardCount": {"type": "integer", "minimum": 1, "maximum": MAX_SHARDS}
+                        },
+                    },
+                ),
                 "get": _kinesis("DescribeStream", {"type": "object"}),
                 "delete": _kinesis("DeleteStream", {"type": "object"}),
             },
-            "/streams/{name}/record": {"parameters": [_STREAM], "put": _kinesis("PutRecord", {
-                "type": "object", "properties": {"SequenceNumber": {"type": "string"},
-                                                 "ShardId": {"type": "string"}}}, record)},
-            "/streams/{name}/records": {"parameters": [_STREAM], "put": _kinesis("PutRecords", {
-                "type": "object", "properties": {"FailedRecordCount": {"type": "integer"},
-                                                 "Records": {"type": "array"}}}, records)},
+            "/streams/{name}/record": {
+                "parameters": [_STREAM],
+                "put": _kinesis(
+                    "PutRecord",
+                    {
+                        "type": "object",
+                        "properties": {"SequenceNumber": {"type": "string"}, "ShardId": {"type": "string"}},
+                    },
+                    record,
+                ),
+            },
+            "/streams/{name}/records": {
+                "parameters": [_STREAM],
+                "put": _kinesis(
+                    "PutRecords",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "FailedRecordCount": {"type": "integer"},
+                            "Records": {"type": "array"},
+                        },
+                    },
+                    records,
+                ),
+            },
         },
     }

@@ -75,7 +75,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True
     request_queue_size = 128
 
-    def __init__(self, address, handler, gateway: "Gateway", max_connections: int):
+    def __init__(self, address, handler, gateway: Gateway, max_connections: int):
         self.gateway = gateway
         self.budget = ByteBudget(max(gateway.max_inflight_bytes, gateway.max_request_bytes))
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -129,19 +129,19 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60  # an idle keep-alive connection frees its slot after this
     disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would hold the second
 
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+    def log_message(self, format, *args):
         log.debug("%s %s", self.address_string(), format % args)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self._dispatch("GET")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._dispatch("POST")
 
-    def do_PUT(self):  # noqa: N802
+    def do_PUT(self):
         self._dispatch("PUT")
 
-    def do_DELETE(self):  # noqa: N802
+    def do_DELETE(self):
         self._dispatch("DELETE")
 
     def _send(self, status: int, body, content_type: str = "application/json") -> None:
@@ -225,9 +225,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not rest:
             return self._send(200, kafka_rest.list_topics(gateway.sink), kind)
         if method == "GET":
-            return self._send(200, kafka_rest.describe_topic(gateway.sink, rest[0], gateway.sink.flush_size), kind)
-        response = kafka_rest.produce(gateway.sink, rest[0], self.headers.get("Content-Type"), body,
-                                      gateway.auto_create_topics)
+            return self._send(
+                200, kafka_rest.describe_topic(gateway.sink, rest[0], gateway.sink.flush_size), kind
+            )
+        response = kafka_rest.produce(
+            gateway.sink, rest[0], self.headers.get("Content-Type"), body, gateway.auto_create_topics
+        )
         self._send(200, response, kind)
 
     def _kinesis(self, method: str, rest: list[str], body: bytes) -> None:
@@ -240,11 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if len(rest) == 2 and rest[1] in ("record", "records"):
             routes[(2, "PUT")] = lambda: (kinesis.put_record if rest[1] == "record" else kinesis.put_records)(
-                rest[0], body)
+                rest[0], body
+            )
         route = routes.get((len(rest), method))
         if route is None:
             known = any(length == len(rest) for length, _ in routes)
-            return self._send(405 if known else 404, {"message": "Method Not Allowed" if known else "Not Found"})
+            return self._send(
+                405 if known else 404, {"message": "Method Not Allowed" if known else "Not Found"}
+            )
         status, response = route()
         self._send(status, response)
 
@@ -262,11 +268,24 @@ def raw_root_path(uri: str) -> Path:
 class Gateway:
     """The local gateway in a background thread; use as a context manager (`url` once started)."""
 
-    def __init__(self, raw_root: str | Path, *, host: str = "127.0.0.1", port: int = 0,
-                 kinesis_endpoint: str | None = None, flush_size: int = 500, rotate_interval_ms: int = 60000,
-                 api_key: str | None = None, topic_prefix: str = "pinterest", auto_create_topics: bool = False,
-                 partitions: int = 1, max_request_bytes: int = MAX_REQUEST_BYTES, max_connections: int = 64,
-                 max_inflight_bytes: int = MAX_INFLIGHT_BYTES, region: str = "us-east-1"):
+    def __init__(
+        self,
+        raw_root: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        kinesis_endpoint: str | None = None,
+        flush_size: int = 500,
+        rotate_interval_ms: int = 60000,
+        api_key: str | None = None,
+        topic_prefix: str = "pinterest",
+        auto_create_topics: bool = False,
+        partitions: int = 1,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+        max_connections: int = 64,
+        max_inflight_bytes: int = MAX_INFLIGHT_BYTES,
+        region: str = "us-east-1",
+    ):
         self.raw_root = raw_root_path(str(raw_root))
         self.host, self.port = host, port
         self.kinesis_endpoint = kinesis_endpoint
@@ -286,7 +305,7 @@ class Gateway:
         self._own_moto: str | None = None
         self.url: str | None = None  # the base URL, once started
 
-    def start(self) -> "Gateway":
+    def start(self) -> Gateway:
         """Recover the raw root, bind, and serve in background threads."""
         if self.raw_root.exists() and not self.raw_root.is_dir():
             raise ValueError(f"raw root {self.raw_root} is not a folder")
@@ -301,12 +320,19 @@ class Gateway:
         self.url = "http://{}:{}".format(*self._server.server_address[:2])
         if self.kinesis_endpoint is None:
             self.kinesis_endpoint = self._own_moto = start_moto()
-        self.kinesis = KinesisProxy(self.kinesis_endpoint, self.region, local=self._own_moto is not None
-                                    or urlsplit(self.kinesis_endpoint).hostname in ("127.0.0.1", "localhost"),
-                                    max_connections=self.max_connections)
-        self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.1,), name="gateway-http",
-                                         daemon=True),
-                         threading.Thread(target=self._rotate, name="gateway-rotate", daemon=True)]
+        self.kinesis = KinesisProxy(
+            self.kinesis_endpoint,
+            self.region,
+            local=self._own_moto is not None
+            or urlsplit(self.kinesis_endpoint).hostname in ("127.0.0.1", "localhost"),
+            max_connections=self.max_connections,
+        )
+        self._threads = [
+            threading.Thread(
+                target=self._server.serve_forever, args=(0.1,), name="gateway-http", daemon=True
+            ),
+            threading.Thread(target=self._rotate, name="gateway-rotate", daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
         return self
@@ -334,7 +360,7 @@ class Gateway:
             stop_moto(self._own_moto)
         self._server = None
 
-    def __enter__(self) -> "Gateway":
+    def __enter__(self) -> Gateway:
         return self.start()
 
     def __exit__(self, *exc) -> None:

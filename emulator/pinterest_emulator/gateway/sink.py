@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-_FILE_NAME = re.compile(r"^(?P<topic>[A-Za-z0-9._-]+)\+(?P<partition>\d+)\+(?P<offset>\d{10,})\.(?P<ext>jsonl?)$")
+_FILE_NAME = re.compile(
+    r"^(?P<topic>[A-Za-z0-9._-]+)\+(?P<partition>\d+)\+(?P<offset>\d{10,})\.(?P<ext>jsonl?)$"
+)
 
 
 def valid_topic_name(name: str) -> bool:
@@ -56,7 +58,7 @@ def _make_dirs(path: Path) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _count_lines(path: Path) -> int:
@@ -82,8 +84,14 @@ class _Partition:
 class Sink:
     """Appends records to topic-partitions and rolls them into S3-sink files."""
 
-    def __init__(self, raw_root: Path | str, flush_size: int = 500, rotate_interval_ms: int = 60000,
-                 partitions: int = 1, clock=time.monotonic):
+    def __init__(
+        self,
+        raw_root: Path | str,
+        flush_size: int = 500,
+        rotate_interval_ms: int = 60000,
+        partitions: int = 1,
+        clock=time.monotonic,
+    ):
         if flush_size < 1:
             raise ValueError("flush size must be at least 1")
         if rotate_interval_ms < 1:
@@ -138,7 +146,7 @@ class Sink:
             first = part.next_offset
             done = 0
             while done < len(lines):
-                chunk = lines[done:done + self.flush_size - part.count]
+                chunk = lines[done : done + self.flush_size - part.count]
                 before = os.lseek(part.fd, 0, os.SEEK_END)
                 try:
                     _write_all(part.fd, b"".join(chunk))
@@ -217,7 +225,12 @@ class Sink:
 
     def _publish(self, topic: str, partition: int, start_offset: int) -> None:
         """Move a complete, fsynced staging file into topics/ with one atomic rename."""
-        source = self.staging_dir / topic / f"partition={partition}" / file_name(topic, partition, start_offset, "jsonl")
+        source = (
+            self.staging_dir
+            / topic
+            / f"partition={partition}"
+            / file_name(topic, partition, start_offset, "jsonl")
+        )
         target_folder = self.topics_dir / topic / f"partition={partition}"
         _make_dirs(target_folder)
         os.rename(source, target_folder / file_name(topic, partition, start_offset))
