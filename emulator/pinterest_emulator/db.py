@@ -88,6 +88,15 @@ def row_count(engine, entity: str) -> int:
         return conn.execute(select(func.count()).select_from(table(entity))).scalar_one()
 
 
+def index_span(engine) -> int:
+    """Highest post index + 1 (the table holds 0..n-1; an index lookup, unlike COUNT(*) on InnoDB)."""
+    from sqlalchemy import func, select
+
+    with engine.connect() as conn:
+        highest = conn.execute(select(func.max(table("pin").c["index"]))).scalar_one()
+    return 0 if highest is None else highest + 1
+
+
 def fetch_rows(conn, entity: str, indexes) -> dict[int, dict]:
     """The rows of one table whose key is in `indexes` (one query, bound parameters), keyed by index."""
     from sqlalchemy import bindparam, select

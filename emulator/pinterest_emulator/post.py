@@ -122,7 +122,7 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
         missing = [name for name in db.TABLE_NAMES.values() if name not in db.existing_tables(engine)]
         if missing:
             raise EmulatorError(f"{db_url} lacks {', '.join(missing)} (run pinterest-emulator seed-db first)")
-        rows = db.row_count(engine, "pin")
+        rows = db.index_span(engine)
         if sampling == "original":
             if rows <= sampling_mod.ORIGINAL_HIGHEST:
                 raise EmulatorError(f"original sampling reads indexes 0..{sampling_mod.ORIGINAL_HIGHEST} but the "
@@ -143,26 +143,54 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
         engine.dispose()
 
 
-def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_size, iso, bar) -> PostReport:
-    """The read-and-send loop; stops at count, duration, Ctrl-C, or records that cannot be delivered."""
+def _read_batch(engine, pool, entities, draws: list[int]) -> tuple[list[int], dict]:
+    """The rows of a batch of indexes: one query per table, the three tables read concurrently."""
     from pinterest_emulator import db
 
-    events = sent = 0
+    def fetch(entity: str) -> dict:
+        with engine.connect() as conn:
+            return db.fetch_rows(conn, entity, draws)
+
+    fetched = dict(zip(entities, pool.map(fetch, entities)))
+    for entity in entities:
+        absent = sorted(set(draws) - fetched[entity].keys())
+        if absent:
+            raise EmulatorError(f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source tables must hold "
+                                f"indexes 0..n-1")
+    return draws, fetched
+
+
+def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_size, iso, bar) -> PostReport:
+    """The read-and-send loop; stops at count, duration, Ctrl-C, or records that cannot be delivered.
+
+    The next batch is read while the current one is being sent, so database and network time overlap.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    events = sent = planned = 0
     error = None
     started = time.monotonic()
+    tables = ThreadPoolExecutor(len(entities), thread_name_prefix="read-table")
+    reader = ThreadPoolExecutor(1, thread_name_prefix="read-batch")
+
+    def plan():
+        """Start reading the next batch, or None when the count is reached."""
+        nonlocal planned
+        if count is not None and planned >= count:
+            return None
+        draws = list(itertools.islice(indexes, batch_size if count is None else min(batch_size, count - planned)))
+        planned += len(draws)
+        return reader.submit(_read_batch, engine, tables, entities, draws)
+
+    upcoming = None
     try:
-        with engine.connect() as conn, bar:
-            while count is None or events < count:
+        with bar:
+            upcoming = plan()
+            while upcoming is not None:
                 if duration is not None and time.monotonic() - started >= duration:
                     break
-                size = batch_size if count is None else min(batch_size, count - events)
-                draws = list(itertools.islice(indexes, size))
-                fetched = {entity: db.fetch_rows(conn, entity, draws) for entity in entities}
-                for entity in entities:
-                    absent = sorted(set(draws) - fetched[entity].keys())
-                    if absent:
-                        raise EmulatorError(f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source "
-                                            f"tables must hold indexes 0..n-1")
+                draws, fetched = upcoming.result()
+                upcoming = plan()
                 events += len(draws)
                 for entity in entities:
                     records = [serialise(fetched[entity][i], iso) for i in draws]
@@ -179,6 +207,10 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
     except KeyboardInterrupt:
         error = "interrupted"
     finally:
+        if upcoming is not None:
+            upcoming.cancel()
+        reader.shutdown(wait=True)
+        tables.shutdown(wait=True)
         sender.close()
     stats = sender.stats
     if error is None and stats.failed:
