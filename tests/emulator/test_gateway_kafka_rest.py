@@ -154,6 +154,10 @@ def test_unknown_routes_and_methods(gateway):
     assert requests.get(f"{gateway.url}/nothing", timeout=10).status_code == 404
     assert requests.delete(f"{gateway.url}/topics/pinterest.pin", timeout=10).status_code == 405
     assert requests.get(f"{gateway.url}/topics/a/b/c", timeout=10).status_code == 404
+    patched = requests.patch(f"{gateway.url}/topics/pinterest.pin", timeout=10)
+    assert (patched.status_code, patched.json()["error_code"]) == (405, 405)  # not the base class's 501
+    assert requests.options(f"{gateway.url}/streams", timeout=10).status_code == 405
+    assert requests.head(f"{gateway.url}/topics", timeout=10).status_code == 405
 
 
 def test_concurrent_clients_get_distinct_offsets(tmp_path):

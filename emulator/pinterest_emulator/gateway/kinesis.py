@@ -110,6 +110,13 @@ class KinesisProxy:
                 )
             return self._client
 
+    def close(self) -> None:
+        """Close the client's connection pool."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
     def _call(self, action: str, **params) -> tuple[int, dict]:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -144,6 +144,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch("DELETE")
 
+    def _not_allowed(self):
+        """Any other method: 405 in the proxy's shape (the base class would answer 501)."""
+        self._dispatch(self.command)
+
+    do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
+
+    def do_HEAD(self):
+        self.close_connection = True  # a HEAD answer has no body to delimit
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
     def _send(self, status: int, body, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode("utf-8")
         self.send_response(status)
@@ -314,17 +327,20 @@ class Gateway:
             self.sink.create_topic(f"{self.topic_prefix}.{entity}")
         try:
             self._server = _Server((self.host, self.port), _Handler, self, self.max_connections)
+            if self.kinesis_endpoint is None:
+                self.kinesis_endpoint = self._own_moto = start_moto()
         except BaseException:
+            if self._server is not None:
+                self._server.server_close()
+                self._server = None
             self.sink.close()
             raise
         self.url = "http://{}:{}".format(*self._server.server_address[:2])
-        if self.kinesis_endpoint is None:
-            self.kinesis_endpoint = self._own_moto = start_moto()
+        loopback = urlsplit(self.kinesis_endpoint).hostname in ("127.0.0.1", "localhost")
         self.kinesis = KinesisProxy(
             self.kinesis_endpoint,
             self.region,
-            local=self._own_moto is not None
-            or urlsplit(self.kinesis_endpoint).hostname in ("127.0.0.1", "localhost"),
+            local=self._own_moto is not None or loopback,
             max_connections=self.max_connections,
         )
         self._threads = [
@@ -356,8 +372,10 @@ class Gateway:
         for thread in self._threads:
             thread.join()
         self.sink.close()
+        self.kinesis.close()
         if self._own_moto:
             stop_moto(self._own_moto)
+            self.kinesis_endpoint = self._own_moto = None  # a restart starts a new one
         self._server = None
 
     def __enter__(self) -> Gateway:
