@@ -119,6 +119,9 @@ def test_body_over_the_size_limit_is_413(tmp_path):
         response = fx.produce(gw.url, "pinterest.pin", [{"text": "x" * 2000}])
         assert response.status_code == 413 and response.json()["error_code"] == 413
         assert fx.produce(gw.url, "pinterest.pin", [{"text": "x"}]).status_code == 200
+        # a body far larger than the socket buffers gets the same answer
+        big = fx.produce(gw.url, "pinterest.pin", [{"text": "x" * 8_000_000}])
+        assert big.status_code == 413 and "larger than 1000 bytes" in big.json()["message"]
 
 
 def test_keyed_records_go_to_the_murmur2_partition(tmp_path):

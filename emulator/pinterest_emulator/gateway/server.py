@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 ENTITIES = ("pin", "geo", "user")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
+DRAIN_BYTES = 64 * 1024 * 1024  # a refused body up to this size is read (and dropped) before the 413
 _MOTO_SERVERS: dict[str, object] = {}
 
 
@@ -112,6 +114,13 @@ class _Server(ThreadingHTTPServer):
             self._open.discard(request)
         self._slots.release()
 
+    def handle_error(self, request, client_address):
+        # a client that hangs up mid-answer is routine; anything else is worth a traceback
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s went away", client_address)
+        else:
+            log.exception("error serving %s", client_address)
+
     def stop_reading(self) -> None:
         """End idle keep-alive connections: a request being handled still gets its response."""
         self.closing = True
@@ -181,9 +190,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(400, {"error_code": 400, "message": "invalid Content-Length"})
             return None
-        if length > self.server.gateway.max_request_bytes:
-            self.close_connection = True  # the body is left unread
-            limit = self.server.gateway.max_request_bytes
+        limit = self.server.gateway.max_request_bytes
+        if length > limit:
+            self.close_connection = True
+            self._discard(min(length, DRAIN_BYTES))
             self._send(413, {"error_code": 413, "message": f"Request body is larger than {limit} bytes"})
             return None
         body = self.rfile.read(length)
@@ -191,6 +201,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         return body
+
+    def _discard(self, length: int) -> None:
+        """Read and drop a refused body, so the client is not reset before it reads the answer."""
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                return
+            length -= len(chunk)
 
     def _dispatch(self, method: str) -> None:
         length = self.headers.get("Content-Length", "0")
