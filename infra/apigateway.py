@@ -124,15 +124,34 @@ class RestApi(Resource):
                                                   statusCode=status, selectionPattern=pattern)
 
         rid = resource_id(PROXY_PATH)
-        host = self._rest_proxy_host()
         self.api.put_method(restApiId=api_id, resourceId=rid, httpMethod="ANY", authorizationType="NONE",
                             apiKeyRequired=True, requestParameters=_path_params(PROXY_PATH))
-        self.api.put_integration(restApiId=api_id, resourceId=rid, httpMethod="ANY", type="HTTP_PROXY",
-                                 integrationHttpMethod="ANY",
-                                 uri=f"http://{host}:{self.ctx.d.rest_proxy_port}/{{proxy}}",
-                                 requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+        self._put_proxy_integration(api_id, rid)
         self.api.create_deployment(restApiId=api_id, stageName=self.ctx.d.stage,
                                    description=f"{self.ctx.d.name} routes")
+
+    def _proxy_uri(self) -> str:
+        return f"http://{self._rest_proxy_host()}:{self.ctx.d.rest_proxy_port}/{{proxy}}"
+
+    def _put_proxy_integration(self, api_id: str, resource_id: str) -> None:
+        self.api.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="ANY", type="HTTP_PROXY",
+                                 integrationHttpMethod="ANY", uri=self._proxy_uri(),
+                                 requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+
+    def converge(self, found: Found) -> None:
+        # A rebuilt REST proxy host has a new public DNS name: repoint {proxy+} and redeploy the stage.
+        if "ec2" not in self.ctx.d.components:
+            return
+        resources = self.api.get_resources(restApiId=found.ident)["items"]
+        proxy = next((r for r in resources if r["path"] == PROXY_PATH), None)
+        if proxy is None:
+            return
+        uri = self._proxy_uri()
+        if self.api.get_integration(restApiId=found.ident, resourceId=proxy["id"], httpMethod="ANY")["uri"] != uri:
+            self.ctx.log(f"~ {self.kind} {self.name}: {PROXY_PATH} now points to {uri}")
+            self._put_proxy_integration(found.ident, proxy["id"])  # PutIntegration replaces the old one
+            self.api.create_deployment(restApiId=found.ident, stageName=self.ctx.d.stage,
+                                       description=f"{self.ctx.d.name}: REST proxy host changed")
 
     def delete(self, found: Found) -> None:
         self.api.delete_rest_api(restApiId=found.ident)

@@ -101,8 +101,8 @@ class Resource:
     def converge(self, found: Found) -> None:
         """Bring an existing resource's settings in line, creating nothing (default: nothing to do)."""
 
-    def delete(self, found: Found) -> None:
-        """Delete the resource and wait until it is gone."""
+    def delete(self, found: Found) -> bool | None:
+        """Delete the resource and wait until it is gone (return False if it had to be kept)."""
         raise NotImplementedError
 
     def check(self, planned: set[tuple[str, str]]) -> None:
@@ -193,6 +193,6 @@ def destroy(resources: list[Resource]) -> list[Change]:
             r.ctx.log(f"! {r.kind} {r.name} is not tagged deployment={r.ctx.d.name}; left alone")
             continue
         r.ctx.log(f"- {r.kind} {r.name}")
-        r.delete(found)
-        done.append(Change("-", r.kind, r.name))
+        if r.delete(found) is not False:  # False: the resource had to be kept (e.g. still in use)
+            done.append(Change("-", r.kind, r.name))
     return done

@@ -7,6 +7,7 @@ from infra.core import Context, Found, Resource, tags_owned
 from infra.errors import ConfigError
 
 KAFKA_IAM_PORT = 9098  # MSK's SASL/IAM over TLS listener
+USERS = {"msk", "ec2", "msk-connect"}  # the components whose resources sit in the group
 
 
 def subnets(ctx: Context) -> list[dict]:
@@ -74,14 +75,32 @@ class SecurityGroup(Resource):
                           "IpRanges": [{"CidrIp": self.ctx.d.ssh_cidr}]})
         self.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=rules)
 
-    def delete(self, found: Found) -> None:
-        try:
-            self.ec2.delete_security_group(GroupId=found.ident)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "DependencyViolation":
-                raise
-            # Still used by a component that is not being destroyed (e.g. destroying ec2 but not msk).
-            self.ctx.log(f"= {self.kind} {self.name} kept: still in use")
+    def delete(self, found: Found) -> bool:
+        # MSK and MSK Connect release their network interfaces minutes after they are deleted, so when
+        # every user of the group is being destroyed, keep trying; otherwise a user remains: keep the group.
+        all_users_go = USERS <= set(self.ctx.d.components) and ("mwaa" in self.ctx.d.components
+                                                                 or not self._mwaa_exists())
+
+        def deleted() -> bool:
+            try:
+                self.ec2.delete_security_group(GroupId=found.ident)
+                return True
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "DependencyViolation":
+                    raise
+                return False
+
+        if deleted():
+            return True
+        if all_users_go:
+            self.ctx.wait_until(f"{self.kind} {self.name} to be released", deleted)
+            return True
+        self.ctx.log(f"= {self.kind} {self.name} kept: still in use")
+        return False
+
+    def _mwaa_exists(self) -> bool:
+        from infra.mwaa import Environment
+        return Environment(self.ctx).find() is not None
 
     def outputs(self, found: Found) -> dict:
         return {"security_group_id": found.ident}

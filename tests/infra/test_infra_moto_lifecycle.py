@@ -92,3 +92,22 @@ def test_missing_dependency_is_reported_before_any_change(moto_endpoint, tmp_pat
     assert status == 1
     assert err.strip() == "error: apigateway needs the apigw-kinesis role: apply the iam component"
     assert inventory(moto_endpoint) == before
+
+
+def test_rebuilt_host_is_repointed_by_the_api(moto_endpoint, tmp_path, capsys):
+    assert run_cli(moto_endpoint, tmp_path, "apply", "moved")[0] == 0
+    first = json.loads((tmp_path / "moved-outputs.json").read_text())
+    assert run_cli(moto_endpoint, tmp_path, "destroy", "moved", components="ec2")[0] == 0
+    status, out, _ = run_cli(moto_endpoint, tmp_path, "apply", "moved")
+    assert status == 0 and "apply: 2 created, 11 unchanged" in out  # the host and its security group
+    assert "~ apigateway rest api moved-api: /{proxy+} now points to" in out
+    second = json.loads((tmp_path / "moved-outputs.json").read_text())
+    assert second["rest_proxy_url"] != first["rest_proxy_url"]
+    assert second["rest_api_id"] == first["rest_api_id"]  # the API (and its invoke URL) stays
+
+    api = client(moto_endpoint, "apigateway")
+    proxy = next(r for r in api.get_resources(restApiId=second["rest_api_id"])["items"] if r["path"] == "/{proxy+}")
+    integration = api.get_integration(restApiId=second["rest_api_id"], resourceId=proxy["id"], httpMethod="ANY")
+    assert integration["uri"] == second["rest_proxy_url"] + "/{proxy}"
+    assert len(api.get_deployments(restApiId=second["rest_api_id"])["items"]) == 2  # redeployed once
+    assert run_cli(moto_endpoint, tmp_path, "destroy", "moved")[0] == 0
