@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 import random
 import uuid
@@ -66,6 +67,8 @@ PATTERNS = (
                                           "downloaded": 0}),
     ("untitled_description", 1, {"description": UNTITLED}),
 )
+
+PATTERN_WEIGHTS = tuple((index, share) for index, (_, share, _) in enumerate(PATTERNS))
 
 # follower_count formats among posts that have one (shares from the README: 17.5%, 74.2%, 7.6% of all posts).
 FOLLOWER_FORMATS = (("plain", 17.5), ("k", 74.2), ("M", 7.6))
@@ -170,10 +173,23 @@ def _people(seed: int, people, pool: int) -> list[tuple]:
     ]
 
 
-def _weighted(rng: random.Random, table) -> object:
-    """One value of a ((value, weight), ...) table."""
+@functools.lru_cache(maxsize=None)
+def _cumulative(table: tuple) -> tuple[tuple, list[float]]:
+    """(values, cumulative weights) of a ((value, weight), ...) table, computed once."""
     values, weights = zip(*table)
-    return rng.choices(values, weights=weights)[0]
+    return values, list(itertools.accumulate(weights))
+
+
+def _weighted(rng: random.Random, table: tuple) -> object:
+    """One value of a ((value, weight), ...) table."""
+    values, cumulative = _cumulative(table)
+    return rng.choices(values, cum_weights=cumulative)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _title_case(words: tuple) -> tuple:
+    """Title-cased copies of a word list, computed once."""
+    return tuple(w.title() for w in words)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -182,7 +198,7 @@ def _poster(seed: int, category: str, poster: int) -> tuple[str, str]:
     rng = random.Random(f"poster:{seed}:{category}:{poster}")
     first, last, _ = _names()
     roll = rng.random()
-    topic = rng.choice(vocab.NOUNS[category]).title()
+    topic = rng.choice(_title_case(tuple(vocab.NOUNS[category])))
     if roll < 0.004:
         name = rng.choice(vocab.RUSSIAN_NAMES)
     elif roll < 0.012:
@@ -192,7 +208,7 @@ def _poster(seed: int, category: str, poster: int) -> tuple[str, str]:
     elif roll < 0.55:
         name = f"{rng.choice(first)} | {topic} Blogger"
     elif roll < 0.8:
-        name = f"{rng.choice(vocab.ADJECTIVES).title()} {topic} {rng.choice(vocab.BRAND_WORDS)}"
+        name = f"{rng.choice(_title_case(tuple(vocab.ADJECTIVES)))} {topic} {rng.choice(vocab.BRAND_WORDS)}"
     else:
         name = f"{rng.choice(last)} {rng.choice(vocab.BRAND_WORDS)}"
     if rng.random() < 0.018:
@@ -215,10 +231,10 @@ def _title(rng: random.Random, category: str) -> str:
         return rng.choice(vocab.GREEK)
     if roll < 0.004:
         return rng.choice(vocab.RUSSIAN)
-    nouns = vocab.NOUNS[category]
+    nouns = _title_case(tuple(vocab.NOUNS[category]))
     title = rng.choice(vocab.TITLE_TEMPLATES).format(
-        n=rng.randint(5, 60), Adj=rng.choice(vocab.ADJECTIVES).title(), Noun=rng.choice(nouns).title(),
-        Noun2=rng.choice(nouns).title(), Audience=rng.choice(vocab.AUDIENCES).title())
+        n=rng.randint(5, 60), Adj=rng.choice(_title_case(tuple(vocab.ADJECTIVES))), Noun=rng.choice(nouns),
+        Noun2=rng.choice(nouns), Audience=rng.choice(_title_case(tuple(vocab.AUDIENCES))))
     if rng.random() < 0.15:
         title += rng.choice((" | ", " - ")) + rng.choice(vocab.SITES)
     if rng.random() < 0.02:
@@ -249,13 +265,14 @@ def _description(rng: random.Random, category: str) -> str:
 
 def _tags(rng: random.Random, category: str) -> str:
     """Nine (rarely eight) comma-separated title-case tags."""
-    nouns = vocab.NOUNS[category]
+    nouns = _title_case(tuple(vocab.NOUNS[category]))
+    adjectives = _title_case(tuple(vocab.ADJECTIVES))
     count = 8 if rng.random() < 0.005 else 9
     tags = []
     for _ in range(count):
-        tag = rng.choice(nouns).title()
+        tag = rng.choice(nouns)
         if rng.random() < 0.5:
-            tag = rng.choice(vocab.ADJECTIVES).title() + " " + tag
+            tag = rng.choice(adjectives) + " " + tag
         tags.append(tag)
     return ",".join(tags)
 
@@ -270,8 +287,7 @@ def _image_src(rng: random.Random) -> str:
 def pin_row(rng: random.Random, index: int, rows: int, seed: int) -> dict:
     """One pinterest_data row for an index."""
     category = category_of(index, rows)
-    names, weights = zip(*((name, share) for name, share, _ in PATTERNS))
-    forced = PATTERNS[names.index(rng.choices(names, weights=weights)[0])][2]
+    forced = PATTERNS[_weighted(rng, PATTERN_WEIGHTS)][2]
     pool = max(1, round(rows * POSTERS_PER_ROW / len(CATEGORIES)))
     poster_name, follower_count = _poster(seed, category, math.floor(pool * rng.random() ** POSTER_SKEW))
     row = {
