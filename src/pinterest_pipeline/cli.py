@@ -36,11 +36,30 @@ def _run_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="the whole pipeline on this machine, with embedded defaults")
+    p.add_argument("--events", type=int, default=2000, help="events to post each way (default: 2000)")
+    p.add_argument("--home", default=".pinterest", help="folder for the database, raw files, lake, report")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pinterest_pipeline.demo import DemoConfig, run_demo
+    from pinterest_pipeline.session import get_spark
+
+    config = DemoConfig(home=Path(args.home), events=args.events)
+    run_demo(get_spark("pinterest-demo"), config)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="pinterest-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_batch(sub)
+    _add_demo(sub)
     return parser
 
 

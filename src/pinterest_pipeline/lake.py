@@ -8,6 +8,7 @@ Parquet files of the table's current snapshot.
 
 from __future__ import annotations
 
+import json
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ class TableStore(ABC):
         """The table's current version, or None when it does not exist."""
 
     @abstractmethod
-    def read(self, name: str, schema: T.StructType) -> DataFrame:
+    def read(self, name: str, schema: T.StructType | None = None) -> DataFrame:
         """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
 
     @abstractmethod
@@ -96,12 +97,13 @@ class DeltaRsStore(TableStore):
         table = self._table(name)
         return None if table is None else table.transaction_version(app_id)
 
-    def read(self, name: str, schema: T.StructType) -> DataFrame:
+    def read(self, name: str, schema: T.StructType | None = None) -> DataFrame:
         table = self._table(name)
         files = [] if table is None else table.file_uris()
         if not files:
-            return self.spark.createDataFrame([], schema)
-        return self.spark.read.schema(schema).parquet(*files)
+            return self.spark.createDataFrame([], schema or _spark_schema(table))
+        reader = self.spark.read if schema is None else self.spark.read.schema(schema)
+        return reader.parquet(*files)
 
     def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None = None) -> int:
         from deltalake import CommitProperties, Transaction, write_deltalake
@@ -168,7 +170,7 @@ class SparkDeltaStore(TableStore):
             return None
         return None if row is None else int(row["version"])
 
-    def read(self, name: str, schema: T.StructType) -> DataFrame:
+    def read(self, name: str, schema: T.StructType | None = None) -> DataFrame:
         if not self.exists(name):
             return self.spark.createDataFrame([], schema)
         qualified = self._qualified(name)
@@ -238,6 +240,13 @@ def _local_or_object_store_uri(lake: str) -> str:
     if parsed.scheme in ("s3", "s3a", "gs", "az", "abfss"):
         return lake
     raise ConfigError(f"the lake must be a local path or an object store URI, not {lake!r}")
+
+
+def _spark_schema(table) -> T.StructType:
+    """The Spark schema of an existing delta-rs table (empty when there is no table)."""
+    if table is None:
+        return T.StructType([])
+    return T.StructType.fromJson(json.loads(table.schema().to_json()))
 
 
 def _utc_arrow(table):
