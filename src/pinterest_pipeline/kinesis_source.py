@@ -1,0 +1,282 @@
+"""A Kinesis source for Spark Structured Streaming off Databricks, on Spark 4's Python Data Source API and boto3.
+
+It gives the columns of Databricks' built-in `kinesis` source (partitionKey, data, stream, shardId,
+sequenceNumber, approximateArrivalTimestamp), so the streaming job reads either the same way.
+
+Offsets are per shard: the sequence number of the last record in the micro-batch and whether a closed shard is
+read to its end. The driver finds each batch's end by reading the shards (Kinesis has no "last sequence number"
+call); a batch replayed after a restart is read again from Kinesis between the same sequence numbers, so it
+holds the same records. After a reshard the child shards are read once their parents are finished, which keeps
+each partition key's records in order. `maxRecordsPerTrigger` bounds a micro-batch; under `availableNow`,
+Spark 4.0 asks a Python source for its latest offset once, so the backlog at the start is one batch
+(Spark 4.0's Python API has no admission control; the limit applies to processing-time triggers).
+
+Options (Spark lower-cases their keys): streamName (required), endpointUrl, region (default us-east-1),
+initialPosition (trim_horizon or latest; default trim_horizon), maxRecordsPerTrigger, maxRecordsPerFetch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timezone
+from typing import Iterator
+
+from pyspark.sql import types as T
+from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+
+from pinterest_pipeline.errors import ConfigError
+
+FORMAT = "pinterest_kinesis"
+KINESIS_SCHEMA = T.StructType(
+    [
+        T.StructField("partitionKey", T.StringType()),
+        T.StructField("data", T.BinaryType()),
+        T.StructField("stream", T.StringType()),
+        T.StructField("shardId", T.StringType()),
+        T.StructField("sequenceNumber", T.StringType()),
+        T.StructField("approximateArrivalTimestamp", T.TimestampType()),
+    ]
+)
+# GetRecords returns at most 10,000 records per call.
+MAX_FETCH = 10_000
+
+
+@dataclass(frozen=True)
+class KinesisOptions:
+    """The source's options, validated (keys arrive lower-cased from Spark)."""
+
+    stream: str
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    initial_position: str = "trim_horizon"
+    max_records_per_trigger: int | None = None
+    max_records_per_fetch: int = MAX_FETCH
+
+    @classmethod
+    def parse(cls, options: dict) -> "KinesisOptions":
+        """Options from a data source's option map."""
+        opts = {k.lower(): v for k, v in options.items()}
+        stream = opts.get("streamname")
+        if not stream:
+            raise ConfigError("the kinesis source needs the streamName option")
+        position = opts.get("initialposition", "trim_horizon").lower()
+        if position not in ("trim_horizon", "earliest", "latest"):
+            raise ConfigError(f"initialPosition must be trim_horizon or latest, not {position!r}")
+        limit = opts.get("maxrecordspertrigger")
+        fetch = int(opts.get("maxrecordsperfetch", MAX_FETCH))
+        if limit is not None and int(limit) < 1 or not 1 <= fetch <= MAX_FETCH:
+            raise ConfigError("maxRecordsPerTrigger must be positive and maxRecordsPerFetch in 1..10000")
+        return cls(
+            stream=stream,
+            endpoint_url=opts.get("endpointurl") or None,
+            region=opts.get("region") or "us-east-1",
+            initial_position="latest" if position == "latest" else "trim_horizon",
+            max_records_per_trigger=int(limit) if limit is not None else None,
+            max_records_per_fetch=fetch,
+        )
+
+    def client(self):
+        """A boto3 Kinesis client (credentials from the environment or the instance role, never options)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "kinesis",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(retries={"max_attempts": 10, "mode": "adaptive"}),
+        )
+
+
+@dataclass
+class ShardListing:
+    """A shard as ListShards describes it."""
+
+    shard_id: str
+    parents: tuple[str, ...]
+    closed: bool
+
+
+def list_shards(client, stream: str) -> list[ShardListing]:
+    """Every shard of the stream still in retention, oldest first, with parents and whether it is closed."""
+    shards, token = [], None
+    while True:
+        page = client.list_shards(NextToken=token) if token else client.list_shards(StreamName=stream)
+        shards.extend(page["Shards"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    # A shard that is some shard's parent was split or merged: it is closed even where the endpoint does not
+    # report its ending sequence number (moto does not).
+    parents = {p for s in shards for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p}
+    return [
+        ShardListing(
+            s["ShardId"],
+            tuple(p for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p),
+            "EndingSequenceNumber" in s.get("SequenceNumberRange", {}) or s["ShardId"] in parents,
+        )
+        for s in sorted(shards, key=lambda s: s["ShardId"])
+    ]
+
+
+def _iterator(client, stream: str, shard: str, after: str | None, latest: bool = False) -> str:
+    if after is not None:
+        kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+    else:
+        kind = {"ShardIteratorType": "LATEST" if latest else "TRIM_HORIZON"}
+    return client.get_shard_iterator(StreamName=stream, ShardId=shard, **kind)["ShardIterator"]
+
+
+def _row(record: dict, stream: str, shard: str) -> tuple:
+    arrived = record["ApproximateArrivalTimestamp"]
+    if arrived.tzinfo is None:  # Spark's Python data sources must yield time-zone-aware datetimes
+        arrived = arrived.replace(tzinfo=timezone.utc)
+    return (record["PartitionKey"], bytes(record["Data"]), stream, shard, record["SequenceNumber"], arrived)
+
+
+def read_shard(client, stream: str, shard: str, after: str | None, limit: float, fetch: int) -> tuple[list[tuple], bool]:
+    """Records after `after` (all from the start when None), at most `limit`; and whether the read reached the tip."""
+    rows: list[tuple] = []
+    iterator = _iterator(client, stream, shard, after)
+    while iterator and len(rows) < limit:
+        page = client.get_records(ShardIterator=iterator, Limit=int(min(fetch, limit - len(rows))))
+        records = page["Records"]
+        rows.extend(_row(r, stream, shard) for r in records)
+        iterator = page.get("NextShardIterator")
+        if not records and page.get("MillisBehindLatest", 0) == 0:
+            return rows, True
+    return rows, iterator is None
+
+
+def read_between(client, stream: str, shard: str, after: str | None, until: str, fetch: int) -> Iterator[tuple]:
+    """The records after `after` up to and including sequence number `until`: a planned batch, read again."""
+    iterator = _iterator(client, stream, shard, after)
+    while iterator:
+        page = client.get_records(ShardIterator=iterator, Limit=fetch)
+        for record in page["Records"]:
+            yield _row(record, stream, shard)
+            if record["SequenceNumber"] == until:
+                return
+            if int(record["SequenceNumber"]) > int(until):
+                raise RuntimeError(f"{stream}/{shard}: sequence number {until} of a planned batch is gone")
+        if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
+            raise RuntimeError(f"{stream}/{shard}: the records up to {until} of a planned batch are gone")
+        iterator = page.get("NextShardIterator")
+
+
+@dataclass
+class ShardRange(InputPartition):
+    """One shard's records of a micro-batch: after `after` up to `until`, with the rows when the driver has them."""
+
+    shard: str
+    after: str | None
+    until: str
+    rows: list[tuple] | None = field(default=None)
+
+
+class KinesisStreamReader(DataSourceStreamReader):
+    """Micro-batches of one Kinesis stream, offsets {shardId: {"seq": last sequence number, "done": bool}}."""
+
+    def __init__(self, options: KinesisOptions):
+        self.options = options
+        self._client = None
+        self._position: dict | None = None
+        # Rows read while finding a batch's end, handed to the batch's partitions instead of reading twice.
+        self._fetched: dict[tuple[str, str | None], tuple[str, list[tuple]]] = {}
+
+    def __getstate__(self):
+        return {"options": self.options, "_client": None, "_position": None, "_fetched": {}}
+
+    @property
+    def client(self):
+        """The boto3 client, made on first use in whichever process runs the reader."""
+        if self._client is None:
+            self._client = self.options.client()
+        return self._client
+
+    def initialOffset(self) -> dict:
+        """Every current shard before its first record, or at its tip for initialPosition latest."""
+        offset: dict = {}
+        for shard in list_shards(self.client, self.options.stream):
+            seq = None
+            if self.options.initial_position == "latest":
+                rows, _ = read_shard(self.client, self.options.stream, shard.shard_id, None, float("inf"),
+                                     self.options.max_records_per_fetch)
+                seq = rows[-1][4] if rows else None
+            offset[shard.shard_id] = {"seq": seq, "done": False}
+        self._position = offset
+        return offset
+
+    def latestOffset(self) -> dict:
+        """The end of the next batch: each readable shard read to its tip, or up to the per-trigger limit."""
+        position = dict(self._position if self._position is not None else self.initialOffset())
+        budget = float(self.options.max_records_per_trigger or "inf")
+        self._fetched = {}
+        shards = list_shards(self.client, self.options.stream)
+        visited: set[str] = set()
+        progressed = True
+        while progressed and budget > 0:
+            progressed = False
+            for shard in shards:
+                state = position.get(shard.shard_id, {"seq": None, "done": False})
+                parents_done = all(position.get(p, {"done": True})["done"] for p in shard.parents)
+                if state["done"] or not parents_done or shard.shard_id in visited:
+                    continue
+                visited.add(shard.shard_id)
+                rows, at_tip = read_shard(self.client, self.options.stream, shard.shard_id, state["seq"], budget,
+                                          self.options.max_records_per_fetch)
+                budget -= len(rows)
+                seq = rows[-1][4] if rows else state["seq"]
+                done = shard.closed and at_tip
+                if rows:
+                    self._fetched[(shard.shard_id, state["seq"])] = (seq, rows)
+                position[shard.shard_id] = {"seq": seq, "done": done}
+                progressed = progressed or done  # a finished parent makes its children readable
+                if budget <= 0:
+                    break
+        return {k: position[k] for k in sorted(position)}
+
+    def partitions(self, start: dict, end: dict) -> list[InputPartition]:
+        """One partition per shard that moved between the two offsets."""
+        # On a restart Spark calls partitions(last, last) first: it tells the reader where it stands.
+        self._position = end
+        parts = []
+        for shard, state in sorted(end.items()):
+            after = start.get(shard, {}).get("seq")
+            if state["seq"] is None or state["seq"] == after:
+                continue
+            fetched = self._fetched.get((shard, after))
+            rows = fetched[1] if fetched and fetched[0] == state["seq"] else None
+            parts.append(ShardRange(shard, after, state["seq"], rows))
+        self._fetched = {}
+        return parts
+
+    def read(self, partition: ShardRange) -> Iterator[tuple]:
+        """The partition's records, from the driver or read again from Kinesis."""
+        if partition.rows is not None:
+            return iter(partition.rows)
+        return read_between(self.client, self.options.stream, partition.shard, partition.after, partition.until,
+                            self.options.max_records_per_fetch)
+
+    def commit(self, end: dict) -> None:
+        """Nothing to release: Kinesis keeps records for their retention period whatever the reader does."""
+
+
+class KinesisDataSource(DataSource):
+    """`spark.readStream.format("pinterest_kinesis")`: one Kinesis stream through boto3."""
+
+    @classmethod
+    def name(cls) -> str:
+        return FORMAT
+
+    def schema(self) -> T.StructType:
+        return KINESIS_SCHEMA
+
+    def streamReader(self, schema: T.StructType) -> DataSourceStreamReader:
+        return KinesisStreamReader(KinesisOptions.parse(dict(self.options)))
+
+
+def register(spark) -> None:
+    """Make the `pinterest_kinesis` format known to the session."""
+    spark.dataSource.register(KinesisDataSource)
+

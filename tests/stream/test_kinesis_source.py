@@ -1,0 +1,118 @@
+"""The Kinesis reader on a real moto endpoint, driven as Spark drives it: offsets, limits, replays, reshards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pinterest_pipeline.errors import ConfigError
+from pinterest_pipeline.kinesis_source import KinesisOptions, KinesisStreamReader
+
+from .kinesis_helpers import put
+
+
+def reader(endpoint: str, stream: str, **options) -> KinesisStreamReader:
+    opts = {"streamname": stream, "endpointurl": endpoint, **{k.lower(): str(v) for k, v in options.items()}}
+    return KinesisStreamReader(KinesisOptions.parse(opts))
+
+
+def batch(r: KinesisStreamReader, start: dict) -> tuple[dict, list[tuple]]:
+    """One micro-batch as Spark plans it: latest offset, partitions, then each partition read."""
+    end = r.latestOffset()
+    # Spark passes offsets through JSON: what the reader returns must survive it.
+    end = json.loads(json.dumps(end))
+    rows = [row for part in r.partitions(start, end) for row in r.read(part)]
+    return end, rows
+
+
+def indexes(rows: list[tuple]) -> list[int]:
+    return sorted(json.loads(row[1])["index"] for row in rows)
+
+
+@pytest.fixture
+def stream(kinesis, prefix):
+    name = f"{prefix}-src"
+    kinesis.create_stream(StreamName=name, ShardCount=2)
+    return name
+
+
+def test_rows_have_the_databricks_columns_and_offsets_move_per_shard(kinesis, kinesis_endpoint, stream):
+    put(kinesis, stream, [{"index": i} for i in range(10)])
+    r = reader(kinesis_endpoint, stream)
+    start = r.initialOffset()
+    assert all(state == {"seq": None, "done": False} for state in start.values()) and len(start) == 2
+    end, rows = batch(r, start)
+    assert indexes(rows) == list(range(10))
+    key, data, name, shard, seq, arrived = rows[0]
+    assert (key, name, json.loads(data)["index"]) == (str(json.loads(data)["index"]), stream, int(key))
+    assert shard in end and arrived.tzinfo is not None
+    for shard_id, state in end.items():
+        assert state["seq"] == max((row[4] for row in rows if row[3] == shard_id), key=int)
+    # Nothing new: the same offset, so Spark plans no batch.
+    assert r.latestOffset() == end
+
+
+def test_record_limit_bounds_each_batch_and_loses_nothing(kinesis, kinesis_endpoint, stream):
+    put(kinesis, stream, [{"index": i} for i in range(25)])
+    r = reader(kinesis_endpoint, stream, maxRecordsPerTrigger=7, maxRecordsPerFetch=3)
+    offset, seen, sizes = r.initialOffset(), [], []
+    while True:
+        end, rows = batch(r, offset)
+        if end == offset:
+            break
+        sizes.append(len(rows))
+        seen += rows
+        offset = end
+    assert sizes == [7, 7, 7, 4]
+    assert indexes(seen) == list(range(25))
+
+
+def test_replay_after_restart_reads_the_same_records(kinesis, kinesis_endpoint, stream):
+    put(kinesis, stream, [{"index": i} for i in range(12)])
+    first = reader(kinesis_endpoint, stream, maxRecordsPerTrigger=5)
+    start = first.initialOffset()
+    end, rows = batch(first, start)
+    # A new reader (a restarted query) replays the planned batch from Kinesis, without the driver's rows.
+    again = reader(kinesis_endpoint, stream, maxRecordsPerTrigger=5)
+    replayed = [row for part in again.partitions(start, end) for row in again.read(part)]
+    assert sorted(replayed) == sorted(rows)
+    # Spark's restart call partitions(last, last) tells the reader where it stands: the next batch follows on.
+    restarted = reader(kinesis_endpoint, stream)
+    assert restarted.partitions(end, end) == []
+    _, rest = batch(restarted, end)
+    assert indexes(rows + rest) == list(range(12))
+
+
+def test_a_reshard_loses_nothing_and_children_follow_their_parent(kinesis, kinesis_endpoint, stream):
+    put(kinesis, stream, [{"index": i} for i in range(10)])
+    r = reader(kinesis_endpoint, stream)
+    offset, rows = batch(r, r.initialOffset())
+    put(kinesis, stream, [{"index": i} for i in range(10, 20)])
+    parent = kinesis.list_shards(StreamName=stream)["Shards"][0]
+    middle = (int(parent["HashKeyRange"]["StartingHashKey"]) + int(parent["HashKeyRange"]["EndingHashKey"])) // 2
+    kinesis.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str(middle))
+    put(kinesis, stream, [{"index": i} for i in range(20, 40)])
+    end, more = batch(r, offset)
+    assert indexes(rows + more) == list(range(40))
+    assert end[parent["ShardId"]]["done"] is True
+    children = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"] if s.get("ParentShardId")]
+    assert len(children) == 2 and all(c in end for c in children)
+    # Per partition key, records stay in order: a key's records in the parent come before those in a child.
+    by_key: dict[str, list[str]] = {}
+    for row in more:
+        by_key.setdefault(row[0], []).append(row[3])
+    assert all(shards == sorted(shards, key=lambda s: s != parent["ShardId"]) for shards in by_key.values())
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({}, "streamName"),
+        ({"streamname": "s", "initialposition": "at_timestamp"}, "initialPosition"),
+        ({"streamname": "s", "maxrecordspertrigger": "0"}, "maxRecordsPerTrigger"),
+    ],
+)
+def test_bad_options_are_one_line_errors(options, message):
+    with pytest.raises(ConfigError, match=message):
+        KinesisOptions.parse(options)
