@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 from infra import names
 from infra.core import Context, Found, Resource, tags_owned
 from infra.errors import InfraError, MissingDependencyError
-from infra.network import SecurityGroup
+from infra.network import MwaaSecurityGroup
 from infra.s3 import Bucket
 
 
@@ -43,7 +43,7 @@ class Environment(Resource):
             Name=self.name, ExecutionRoleArn=names.role_arn(self.ctx, "mwaa"),
             SourceBucketArn=f"arn:aws:s3:::{names.dag_bucket(self.ctx)}", DagS3Path="dags",
             NetworkConfiguration={"SubnetIds": list(self.ctx.d.mwaa_subnet_ids),
-                                  "SecurityGroupIds": [SecurityGroup(self.ctx).find().ident]},
+                                  "SecurityGroupIds": [MwaaSecurityGroup(self.ctx).find().ident]},
             EnvironmentClass=self.ctx.d.mwaa_environment_class, MaxWorkers=1, MinWorkers=1,
             AirflowVersion=self.ctx.d.airflow_version, WebserverAccessMode="PUBLIC_ONLY",
             Tags=self.ctx.d.tags)
@@ -66,5 +66,5 @@ class Environment(Resource):
 
 def resources(ctx: Context) -> list[Resource]:
     """The mwaa component."""
-    return [Bucket(ctx, names.dag_bucket(ctx), "dag_bucket", versioned=True), SecurityGroup(ctx),
+    return [Bucket(ctx, names.dag_bucket(ctx), "dag_bucket", versioned=True), MwaaSecurityGroup(ctx),
             Environment(ctx)]

@@ -7,7 +7,7 @@ from infra.core import Context, Found, Resource, tags_owned
 from infra.errors import ConfigError
 
 KAFKA_IAM_PORT = 9098  # MSK's SASL/IAM over TLS listener
-USERS = {"msk", "ec2", "msk-connect"}  # the components whose resources sit in the group
+USERS = {"msk", "ec2", "msk-connect"}  # the components whose resources sit in the shared group
 
 
 def subnets(ctx: Context) -> list[dict]:
@@ -40,28 +40,21 @@ class SecurityGroup(Resource):
 
     kind = "ec2 security group"
 
-    def __init__(self, ctx: Context):
-        super().__init__(ctx, ctx.d.resource_name("sg"))
+    description = "MSK, REST proxy, connector"
+
+    def __init__(self, ctx: Context, suffix: str = "sg"):
+        super().__init__(ctx, ctx.d.resource_name(suffix))
 
     @property
     def ec2(self):
         return self.ctx.client("ec2")
 
-    def find(self) -> Found | None:
-        vpc = subnets(self.ctx)[0]["VpcId"]
-        groups = self.ec2.describe_security_groups(Filters=[
-            {"Name": "group-name", "Values": [self.name]}, {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
-        if not groups:
-            return None
-        tags = {t["Key"]: t["Value"] for t in groups[0].get("Tags", [])}
-        return Found(groups[0]["GroupId"], owned=tags_owned(tags, self.ctx))
+    def vpc(self) -> str:
+        """The VPC the group belongs to."""
+        return subnets(self.ctx)[0]["VpcId"]
 
-    def create(self) -> None:
-        vpc = subnets(self.ctx)[0]["VpcId"]
-        group_id = self.ec2.create_security_group(
-            GroupName=self.name, Description=f"{self.ctx.d.name}: MSK, REST proxy, connector", VpcId=vpc,
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
-                {"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()]}])["GroupId"]
+    def rules(self, group_id: str) -> list[dict]:
+        """The group's ingress rules."""
         rules = [
             {"IpProtocol": "tcp", "FromPort": KAFKA_IAM_PORT, "ToPort": KAFKA_IAM_PORT,
              "UserIdGroupPairs": [{"GroupId": group_id}]},
@@ -73,14 +66,32 @@ class SecurityGroup(Resource):
         if self.ctx.d.ssh_cidr:
             rules.append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
                           "IpRanges": [{"CidrIp": self.ctx.d.ssh_cidr}]})
+        return rules
+
+    def find(self) -> Found | None:
+        vpc = self.vpc()
+        groups = self.ec2.describe_security_groups(Filters=[
+            {"Name": "group-name", "Values": [self.name]}, {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
+        if not groups:
+            return None
+        tags = {t["Key"]: t["Value"] for t in groups[0].get("Tags", [])}
+        return Found(groups[0]["GroupId"], owned=tags_owned(tags, self.ctx))
+
+    def create(self) -> None:
+        group_id = self.ec2.create_security_group(
+            GroupName=self.name, Description=f"{self.ctx.d.name}: {self.description}", VpcId=self.vpc(),
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                {"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()]}])["GroupId"]
+        rules = self.rules(group_id)
         self.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=rules)
 
-    def delete(self, found: Found) -> bool:
-        # MSK and MSK Connect release their network interfaces minutes after they are deleted, so when
-        # every user of the group is being destroyed, keep trying; otherwise a user remains: keep the group.
-        all_users_go = USERS <= set(self.ctx.d.components) and ("mwaa" in self.ctx.d.components
-                                                                 or not self._mwaa_exists())
+    def waits_for_release(self) -> bool:
+        """Whether every user of the group is being destroyed, so a DependencyViolation is only a delay."""
+        return USERS <= set(self.ctx.d.components)
 
+    def delete(self, found: Found) -> bool:
+        # Deleted MSK brokers and connectors release their network interfaces minutes later: wait for
+        # that when all users go; if some user stays (e.g. destroying ec2 alone), keep the group.
         def deleted() -> bool:
             try:
                 self.ec2.delete_security_group(GroupId=found.ident)
@@ -92,15 +103,35 @@ class SecurityGroup(Resource):
 
         if deleted():
             return True
-        if all_users_go:
+        if self.waits_for_release():
             self.ctx.wait_until(f"{self.kind} {self.name} to be released", deleted)
             return True
         self.ctx.log(f"= {self.kind} {self.name} kept: still in use")
         return False
 
-    def _mwaa_exists(self) -> bool:
-        from infra.mwaa import Environment
-        return Environment(self.ctx).find() is not None
-
     def outputs(self, found: Found) -> dict:
         return {"security_group_id": found.ident}
+
+
+class MwaaSecurityGroup(SecurityGroup):
+    """MWAA's own group, in the VPC of its private subnets: all traffic between its members (AWS's rule)."""
+
+    description = "MWAA environment"
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, "mwaa-sg")
+
+    def vpc(self) -> str:
+        if "mwaa_vpc" not in self.ctx.cache:
+            found = self.ec2.describe_subnets(SubnetIds=list(self.ctx.d.mwaa_subnet_ids))["Subnets"]
+            self.ctx.cache["mwaa_vpc"] = found[0]["VpcId"]
+        return self.ctx.cache["mwaa_vpc"]
+
+    def rules(self, group_id: str) -> list[dict]:
+        return [{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group_id}]}]
+
+    def waits_for_release(self) -> bool:
+        return True  # only the environment uses this group, and destroy deletes it first
+
+    def outputs(self, found: Found) -> dict:
+        return {"mwaa_security_group_id": found.ident}

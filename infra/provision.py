@@ -37,7 +37,7 @@ OUTPUT_KEYS = {
     "ec2": ("rest_proxy_instance_id", "rest_proxy_url", "security_group_id"),
     "apigateway": ("rest_api_id", "invoke_url", "api_key_id", "usage_plan_id"),
     "msk-connect": ("connector_arn",),
-    "mwaa": ("mwaa_environment", "mwaa_webserver_url", "dag_bucket"),
+    "mwaa": ("mwaa_environment", "mwaa_webserver_url", "dag_bucket", "mwaa_security_group_id"),
 }
 
 

@@ -236,6 +236,11 @@ def test_mwaa_environment_with_versioned_dag_bucket(moto_endpoint, stubs, tmp_pa
     assert trust["Statement"][0]["Principal"]["Service"] == ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
     outputs = json.loads((tmp_path / "outputs.json").read_text())
     assert outputs["mwaa_environment"] == f"{name}-airflow" and outputs["dag_bucket"] == f"airflow-{name}-{ACCOUNT}"
+    (group,) = client(moto_endpoint, "ec2").describe_security_groups(
+        GroupIds=[outputs["mwaa_security_group_id"]])["SecurityGroups"]
+    assert group["GroupName"] == f"{name}-mwaa-sg"
+    assert [(p["IpProtocol"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in group["IpPermissions"]] == [
+        ("-1", [group["GroupId"]])]
 
     _environment(mwaa, name, "AVAILABLE")
     mwaa.add_response("delete_environment", {}, {"Name": f"{name}-airflow"})
@@ -245,23 +250,21 @@ def test_mwaa_environment_with_versioned_dag_bucket(moto_endpoint, stubs, tmp_pa
     mwaa.assert_no_pending_responses()
     assert f"airflow-{name}-{ACCOUNT}" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert f"{name}-mwaa" not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert client(moto_endpoint, "ec2").describe_security_groups(Filters=[
+        {"Name": "group-name", "Values": [f"{name}-mwaa-sg"]}])["SecurityGroups"] == []
 
 
 # --- the shared security group ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("components,waits", [(("msk", "ec2", "msk-connect"), True), (("ec2",), False)])
-def test_security_group_waits_for_interfaces_only_when_all_its_users_go(stubs, components, waits):
+def test_security_group_waits_for_interfaces_only_when_all_its_users_go(components, waits):
     from infra.config import Deployment
     from infra.core import Context, Found
     from infra.network import SecurityGroup
 
     ec2 = Stubber(boto3.client("ec2", region_name="us-east-1"))
-    clients = {"ec2": ec2.client, "mwaa": stubs["mwaa"].client}
-    ctx = Context(Deployment(name="sgs", components=components, poll_interval_s=0), clients.__getitem__,
+    ctx = Context(Deployment(name="sgs", components=components, poll_interval_s=0), {"ec2": ec2.client}.get,
                   log=lambda line: None)
-    if waits:  # MWAA is not being destroyed: the group may only wait if no environment uses it
-        stubs["mwaa"].add_client_error("get_environment", "ResourceNotFoundException", http_status_code=404,
-                                       expected_params={"Name": "sgs-airflow"})
     ec2.add_client_error("delete_security_group", "DependencyViolation", expected_params={"GroupId": "sg-1"})
     if waits:  # an MSK network interface is still being released, then the group goes
         ec2.add_client_error("delete_security_group", "DependencyViolation", expected_params={"GroupId": "sg-1"})
@@ -269,4 +272,3 @@ def test_security_group_waits_for_interfaces_only_when_all_its_users_go(stubs, c
     with ec2:
         assert SecurityGroup(ctx).delete(Found("sg-1", owned=True)) is waits
         ec2.assert_no_pending_responses()
-    stubs["mwaa"].assert_no_pending_responses()
