@@ -272,3 +272,9 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
     expected = db_records(mysql_url, first_uniform(3000, 8, 500))
     for entity in ENTITIES:
         assert http_sink.values(f"/topics/pinterest.{entity}") == expected[entity]
+
+
+def test_progress_bar_goes_to_stderr(seeded_sqlite, http_sink, capsys):
+    report = post_events("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10, progress=True)
+    captured = capsys.readouterr()
+    assert report.ok and "post: 100%" in captured.err and "50/50" in captured.err and captured.out == ""
