@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help=f"rows per table (default {DEFAULT_ROWS})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (same seed, same rows)")
     parser.add_argument("--from-real", metavar="DIR",
-                        help="load the real files of DIR (../shared/real) instead of synthetic rows")
+                        help="load the real files of DIR (../shared/real) instead of synthetic rows; the post "
+                             "rows and fields the files lack are filled with synthetic ones of the same index")
     parser.add_argument("--replace", action="store_true", help="drop the three tables first if they exist")
 
 
