@@ -117,11 +117,13 @@ class RestApi(Resource):
                 requestParameters={"integration.request.header.Content-Type": "'application/x-amz-json-1.1'"},
                 requestTemplates={"application/json": route.mapping_template()},
                 passthroughBehavior="WHEN_NO_TEMPLATES")
-            for status, pattern in (("200", ""), ("400", "4\\d{2}"), ("500", "5\\d{2}")):
+            for status, pattern in (("200", None), ("400", "4\\d{2}"), ("500", "5\\d{2}")):
                 self.api.put_method_response(restApiId=api_id, resourceId=rid, httpMethod=route.method,
                                              statusCode=status, responseModels={"application/json": "Empty"})
+                # The 200 response is the default one: it has no selection pattern.
+                selection = {"selectionPattern": pattern} if pattern else {}
                 self.api.put_integration_response(restApiId=api_id, resourceId=rid, httpMethod=route.method,
-                                                  statusCode=status, selectionPattern=pattern)
+                                                  statusCode=status, **selection)
 
         rid = resource_id(PROXY_PATH)
         self.api.put_method(restApiId=api_id, resourceId=rid, httpMethod="ANY", authorizationType="NONE",

@@ -57,8 +57,7 @@ class Bucket(Resource):
             "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
         # SSE-S3 rather than KMS: no key cost and no per-request KMS charges for many small sink files.
         self.s3.put_bucket_encryption(Bucket=self.name, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
-                       "BucketKeyEnabled": True}]})
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
         if self.versioned:
             self.s3.put_bucket_versioning(Bucket=self.name, VersioningConfiguration={"Status": "Enabled"})
 

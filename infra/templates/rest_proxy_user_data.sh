@@ -42,6 +42,7 @@ client.sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClient
 PROPS
 
 useradd --system --no-create-home kafkarest || true
+install -d -o kafkarest /var/log/kafka-rest
 cat > /etc/systemd/system/kafka-rest.service <<'UNIT'
 [Unit]
 Description=Confluent REST proxy in front of MSK
@@ -49,6 +50,7 @@ After=network-online.target
 
 [Service]
 User=kafkarest
+Environment=LOG_DIR=/var/log/kafka-rest
 ExecStart=/opt/confluent/bin/kafka-rest-start /opt/confluent/etc/kafka-rest/kafka-rest.properties
 Restart=on-failure
 

@@ -105,6 +105,9 @@ def test_api_routes_and_integrations(moto_endpoint, applied):
         assert integration["requestTemplates"] == {"application/json": route.mapping_template()}
         assert integration["requestParameters"] == {
             "integration.request.header.Content-Type": "'application/x-amz-json-1.1'"}
+        responses = integration["integrationResponses"]
+        assert set(responses) == {"200", "400", "500"} and "selectionPattern" not in responses["200"]
+        assert (responses["400"]["selectionPattern"], responses["500"]["selectionPattern"]) == ("4\\d{2}", "5\\d{2}")
     proxy = api.get_method(restApiId=api_id, resourceId=resources["/{proxy+}"]["id"], httpMethod="ANY")
     assert proxy["apiKeyRequired"] is True
     assert proxy["methodIntegration"]["type"] == "HTTP_PROXY"
