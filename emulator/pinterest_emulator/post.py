@@ -187,8 +187,6 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
         with bar:
             upcoming = plan()
             while upcoming is not None:
-                if duration is not None and time.monotonic() - started >= duration:
-                    break
                 draws, fetched = upcoming.result()
                 upcoming = plan()
                 events += len(draws)
@@ -198,10 +196,12 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
                     sender.deliver(entity, records)
                 bar.update(len(draws))
                 if rate is not None:
-                    # Sleep until this many events are due; never burst to catch up after a slow batch.
+                    # Hold the average at the rate: sleep until the events sent so far are due.
                     delay = started + events / rate - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
     except (*fatal, EmulatorError) as exc:
         error = str(exc)
     except KeyboardInterrupt:
