@@ -136,11 +136,18 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
         return 1
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        print(f"error: AWS {exc.operation_name}: {err.get('Code')}: {err.get('Message')}", file=sys.stderr)
+        print(_one_line(f"error: AWS {exc.operation_name}: {err.get('Code')}: {err.get('Message')}"),
+              file=sys.stderr)
         return 1
     except BotoCoreError as exc:
-        print(f"error: AWS: {exc}", file=sys.stderr)
+        print(_one_line(f"error: AWS: {exc}"), file=sys.stderr)
         return 1
+
+
+def _one_line(message: str, limit: int = 400) -> str:
+    # An endpoint that is not AWS (a proxy, an emulator) can answer with a whole HTML page.
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 if __name__ == "__main__":

@@ -83,3 +83,19 @@ def test_no_credentials_is_one_line(tmp_path, monkeypatch, capsys):
     status = main(["plan", "--name", "demo", "--components", "s3", "--endpoint-url", "http://127.0.0.1:9"])
     assert status == 1
     assert capsys.readouterr().err.strip().startswith("error: AWS: Unable to locate credentials")
+
+
+def test_an_aws_error_is_one_line_even_when_the_server_answers_html(tmp_path, capsys):
+    import boto3
+    from botocore.stub import Stubber
+
+    # A server that is not AWS (a proxy, an emulator) may answer with a whole HTML page.
+    stub = Stubber(boto3.client("kinesis", region_name="us-east-1"))
+    stub.add_client_error("describe_stream_summary", "500", "<!doctype html>\n<html>\n<h1>Internal Server Error</h1>\n",
+                          http_status_code=500)
+    with stub:
+        status = main(["plan", "--name", "htmlerr", "--components", "kinesis", "--outputs",
+                       str(tmp_path / "o.json")], client_factory={"kinesis": stub.client}.get)
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1
+    assert err.startswith("error: AWS DescribeStreamSummary: 500: <!doctype html> <html> <h1>Internal")
