@@ -50,7 +50,7 @@ def bar_chart(rows: Rows, labels: list[str], value: str, chart_id: str) -> str:
     """A horizontal SVG bar chart, one bar per row."""
     if not rows:
         return '<p class="empty">no rows</p>'
-    items = sorted(((" / ".join(str(r[c]) for c in labels), float(r[value] or 0)) for r in rows), key=lambda x: x[0])
+    items = sorted(((" / ".join(str(r[c]) for c in labels), float(r[value] or 0)) for r in rows), key=lambda x: x[0].replace("+50", "~50"))  # "+50" after "36-50"
     top = max(v for _, v in items) or 1.0
     label_width, bar_width, height = 260, 420, 22
     parts = [
