@@ -1,0 +1,139 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Exploring the insights
+# MAGIC
+# MAGIC The nine gold tables of the batch job (DESIGN.md, "Insights"), as tables and charts. Point the widgets at a
+# MAGIC Unity Catalog schema (`catalog`, `schema`: what the `pinterest_batch` job writes) or, with both empty, at a
+# MAGIC lake root (`lake`: what `pinterest-pipeline batch --lake` writes locally).
+# MAGIC
+# MAGIC Outside Databricks the widgets read `PINTEREST_WIDGET_<NAME>` environment variables, else the defaults below;
+# MAGIC tables print, and charts are drawn with matplotlib where it is installed, else as bars of text.
+
+# COMMAND ----------
+
+import os
+import sys
+
+# On a job cluster the wheel is installed; in a workspace, the bundle's synced sources sit in ../src.
+try:
+    import pinterest_pipeline  # noqa: F401
+except ImportError:
+    sys.path.insert(0, os.path.abspath(os.path.join(os.getcwd(), "..", "src")))
+
+WIDGETS = {
+    "lake": ".pinterest/lake",
+    "catalog": "",
+    "schema": "",
+}
+
+try:
+    dbutils  # noqa: F821 - defined by the Databricks runtime
+except NameError:
+
+    def widget(name: str) -> str:
+        """A widget's value outside Databricks: PINTEREST_WIDGET_<NAME>, else its default."""
+        return os.environ.get(f"PINTEREST_WIDGET_{name.upper()}", WIDGETS[name])
+
+else:
+    for _name, _default in WIDGETS.items():
+        dbutils.widgets.text(_name, _default)  # noqa: F821
+
+    def widget(name: str) -> str:
+        """A widget's value."""
+        return dbutils.widgets.get(name)  # noqa: F821
+
+
+if "spark" not in globals():
+    from pinterest_pipeline.session import get_spark
+
+    spark = get_spark("pinterest-explore-notebook")
+
+if "display" not in globals():
+
+    def display(df) -> None:
+        """Print a Spark DataFrame as a table (Databricks renders it instead)."""
+        print(df.toPandas().to_string(index=False))
+
+# COMMAND ----------
+
+from pinterest_pipeline.insights import INSIGHTS
+from pinterest_pipeline.lake import table_path
+from pinterest_pipeline.session import delta_available
+
+catalog, schema, lake = widget("catalog"), widget("schema"), widget("lake")
+
+
+def gold(name: str):
+    """A gold table: from Unity Catalog, through Spark's Delta reader, or (local Spark) read with delta-rs."""
+    if catalog:
+        return spark.read.table(f"`{catalog}`.`{schema}`.`{name}`")
+    path = table_path(lake, f"gold/{name}")
+    if delta_available(spark):
+        return spark.read.format("delta").load(path)
+    from deltalake import DeltaTable
+
+    return spark.createDataFrame(DeltaTable(path).to_pyarrow_table())
+
+
+def chart(df, x: str, y: str, title: str, series: str | None = None) -> None:
+    """A bar chart of `y` by `x` (one bar per `series` value too): matplotlib where installed, else text bars."""
+    rows = df.orderBy(x, *([series] if series else [])).collect()
+    labels = [" ".join(str(r[c]) for c in (x, series) if c) for r in rows]
+    values = [r[y] or 0 for r in rows]
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        top = max(values, default=0) or 1
+        print(f"{title} ({y} by {' and '.join(c for c in (x, series) if c)})")
+        for label, value in zip(labels, values):
+            print(f"  {label:>16} | {'#' * max(1, round(40 * value / top)) if value else ''} {value:g}")
+        return
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.bar(labels, values)
+    ax.set_title(title)
+    ax.set_ylabel(y.replace("_", " "))
+    ax.tick_params(axis="x", labelrotation=45)
+    fig.tight_layout()
+    plt.show()
+
+
+tables = {name: gold(name) for name in INSIGHTS}
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Countries
+
+# COMMAND ----------
+
+display(tables["most_followed_country"])
+display(tables["most_followed_user_by_country"].orderBy("country", "poster_name"))
+display(tables["popular_category_by_country"].orderBy("country", "category"))
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Years
+
+# COMMAND ----------
+
+chart(tables["popular_category_by_year"], "post_year", "category_count", "Most posted category by year", series="category")
+chart(tables["users_joined_by_year"], "post_year", "number_users_joined", "Users joined by year")
+chart(tables["median_followers_by_join_year"], "post_year", "median_follower_count", "Median followers by join year")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Age groups
+
+# COMMAND ----------
+
+chart(tables["median_followers_by_age_group"], "age_group", "median_follower_count", "Median followers by age group")
+chart(
+    tables["median_followers_by_age_group_and_join_year"],
+    "age_group",
+    "median_follower_count",
+    "Median followers by age group and join year",
+    series="post_year",
+)
+display(tables["popular_category_by_age_group"].orderBy("age_group", "category"))

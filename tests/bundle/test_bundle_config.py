@@ -1,0 +1,138 @@
+"""The bundle against the official schema and databricks-bundles, and the settings the issue asks for."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bundle_support import REFERENCE, REPO, VALIDATOR, bundle_files, resources, run_tools_script, variables
+
+ISSUE_VARIABLES = {"catalog", "schema", "raw_root", "stream_prefix", "region", "service_credential"}
+
+
+def validate(root) -> subprocess.CompletedProcess:
+    """Run the official validator (../shared/databricks/validate_bundle.py) on a bundle root."""
+    if not VALIDATOR.exists():
+        pytest.skip(f"bundle validator not found at {VALIDATOR} (it lives beside the repository, in ../shared)")
+    return subprocess.run([sys.executable, str(VALIDATOR), str(root)], capture_output=True, text=True)
+
+
+def test_bundle_is_valid_against_the_official_schema():
+    result = validate(REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = len(bundle_files())
+    assert f"validate_bundle: {files} files, {len(resources('jobs'))} jobs, 0 invalid" in result.stdout
+
+
+def test_validator_catches_a_broken_job(tmp_path):
+    shutil.copy(REPO / "databricks.yml", tmp_path / "databricks.yml")
+    shutil.copytree(REPO / "resources", tmp_path / "resources")
+    job = yaml.safe_load((REPO / "resources" / "batch.job.yml").read_text())
+    job["resources"]["jobs"]["pinterest_batch"]["tasks"][0]["retries"] = 2  # the field is max_retries
+    (tmp_path / "resources" / "batch.job.yml").write_text(yaml.safe_dump(job))
+    result = validate(tmp_path)
+    assert result.returncode == 1
+    assert "resources/batch.job.yml" in result.stdout and "retries" in result.stdout
+
+
+def test_every_job_loads_with_databricks_bundles():
+    loaded = run_tools_script("bundles_load_check.py", str(REPO), marker="BUNDLES-CHECK")
+    assert loaded["errors"] == []
+    jobs = resources("jobs")
+    assert sorted(loaded["jobs"]) == sorted(jobs) == ["pinterest_batch", "pinterest_stream"]
+    for key, job in loaded["jobs"].items():
+        assert job["round_trip"], f"{key}: databricks-bundles dropped or changed a field"
+        assert job["name"] == jobs[key][1]["name"]
+    assert loaded["volumes"] == {"lake": {"name": "lake", "round_trip": True}}
+
+
+def test_one_resource_per_file_named_after_it():
+    kinds = {"jobs": "job", "dashboards": "dashboard", "volumes": "volume"}
+    for path, doc in bundle_files().items():
+        if path == "databricks.yml":
+            assert "resources" not in doc
+            continue
+        (kind, items), = doc["resources"].items()
+        assert len(items) == 1, path
+        assert path.endswith(f".{kinds[kind]}.yml"), path
+    assert {p for p in bundle_files()} >= {"resources/batch.job.yml", "resources/stream.job.yml", "resources/insights.dashboard.yml"}
+
+
+def test_variables_are_declared_described_and_used():
+    top = bundle_files()["databricks.yml"]
+    declared = set(top["variables"])
+    assert ISSUE_VARIABLES <= declared
+    assert all(spec.get("description") for spec in top["variables"].values())
+    text = "\n".join(yaml.safe_dump(doc) for doc in bundle_files().values())
+    used = {ref[4:] for ref in REFERENCE.findall(text) if ref.startswith("var.")}
+    assert used == declared
+
+
+def test_dev_and_prod_targets():
+    targets = bundle_files()["databricks.yml"]["targets"]
+    assert sorted(targets) == ["dev", "prod"]
+    assert targets["dev"]["mode"] == "development" and targets["dev"]["default"] is True
+    assert targets["prod"]["mode"] == "production"
+    # Each target resolves every variable (deploy-time ones as documented), and the two keep their tables apart.
+    assert variables("dev")["schema"] != variables("prod")["schema"]
+
+
+def test_wheel_artifact_is_what_the_tasks_install():
+    top = bundle_files()["databricks.yml"]
+    (artifact,) = top["artifacts"].values()
+    assert artifact["type"] == "whl" and artifact["path"] == "."
+    assert "--wheel-dir dist" in artifact["build"]
+    for key, (path, job) in resources("jobs").items():
+        for task in job["tasks"]:
+            # Relative to resources/, so ../dist is the folder the build writes.
+            assert task["libraries"] == [{"whl": "../dist/*.whl"}], key
+
+
+def test_batch_job_runs_daily_with_retries_and_a_timeout():
+    _, job = resources("jobs")["pinterest_batch"]
+    schedule = job["schedule"]
+    seconds, minutes, hours, day, month, weekday = schedule["quartz_cron_expression"].split()
+    assert (seconds, day, month, weekday) == ("0", "*", "*", "?")
+    assert minutes.isdigit() and hours.isdigit() and int(hours) < 24
+    assert schedule["timezone_id"] == "UTC"
+    assert variables("prod")["batch_pause_status"] == "UNPAUSED"
+    assert job["timeout_seconds"] > 0 and job["max_concurrent_runs"] == 1
+    (task,) = job["tasks"]
+    assert task["max_retries"] >= 1 and task["min_retry_interval_millis"] > 0
+    assert 0 < task["timeout_seconds"] <= job["timeout_seconds"]
+    assert task["python_wheel_task"]["parameters"][0] == "batch"
+    assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
+
+
+def test_stream_job_is_continuous():
+    _, job = resources("jobs")["pinterest_stream"]
+    assert job["continuous"]["pause_status"] == "UNPAUSED"
+    assert "schedule" not in job and "trigger" not in job
+    assert job["max_concurrent_runs"] == 1
+    (task,) = job["tasks"]
+    assert task["python_wheel_task"]["parameters"][0] == "stream"
+    assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
+
+
+SECRET_PATTERNS = {
+    "AWS access key": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "Databricks token": re.compile(r"\bdapi[0-9a-f]{32}\b"),
+    "secret assignment": re.compile(r"(?i)\b(secret_access_key|password|token)\b\s*[:=]\s*['\"]?[A-Za-z0-9/+]{8,}"),
+}
+
+
+def test_no_secrets_in_bundle_notebooks_or_dags():
+    paths = [REPO / "databricks.yml", *sorted((REPO / "resources").iterdir()), *sorted((REPO / "notebooks").glob("*.py")),
+             *sorted((REPO / "dags").glob("*.py"))]
+    for path in paths:
+        text = path.read_text()
+        for what, pattern in SECRET_PATTERNS.items():
+            assert not pattern.search(text), f"{what} in {path.relative_to(REPO)}"
+    # The checks do find what they look for.
+    assert SECRET_PATTERNS["AWS access key"].search("key AKIAIOSFODNN7EXAMPLE")
+    assert SECRET_PATTERNS["secret assignment"].search("password: hunter2hunter2")
