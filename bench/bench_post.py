@@ -78,10 +78,9 @@ def start_sink() -> tuple[subprocess.Popen, str]:
 def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float) -> tuple[int, float]:
     """The course's loop without its sleep: three LIMIT n, 1 queries and three fresh-connection POSTs per event."""
     import requests
-    from sqlalchemy import text
-
     from pinterest_emulator import db
     from pinterest_emulator.post import serialise
+    from sqlalchemy import text
 
     engine = db.make_engine(db_url)
     events = 0
@@ -138,11 +137,11 @@ def main() -> int:
     lines = [
         "## Posting emulator (MariaDB source to a local HTTP sink)",
         "",
-        f"`python bench/bench_post.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
+        (f"`python bench/bench_post.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, MariaDB on 127.0.0.1 with {rows:,} rows per table (`seed-db --rows "
         f"{rows}`), load average {os.getloadavg()[0]:.1f} at the end of the run (other work included). Sink: a "
         f"trivial Kafka REST server in a child process that parses each body and answers one offset per record. "
-        f"Each scenario runs for {args.seconds:.0f} s; an event is three records (pin, geo, user).",
+        f"Each scenario runs for {args.seconds:.0f} s; an event is three records (pin, geo, user)."),
         "",
         "| sampling | how | events | seconds | events/s | vs original's way |",
         "|---|---|---:|---:|---:|---:|",

@@ -104,7 +104,8 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
     """
     from tqdm import tqdm
 
-    from pinterest_emulator import db, sampling as sampling_mod
+    from pinterest_emulator import db
+    from pinterest_emulator import sampling as sampling_mod
     from pinterest_emulator.targets import ENTITIES, KINESIS_MAX_RECORDS, GaveUp, Rejected, make_target
 
     if target not in TARGETS:

@@ -12,8 +12,8 @@ import csv
 import datetime as dt
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from pinterest_emulator.db import EmulatorError
 from pinterest_emulator.synth import CHUNK_ROWS, Chunk, pin_row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 ORIGINAL_SEED = 100
 # The original draws randint(0, 11000) and reads row n with `LIMIT n, 1`: indexes 11001.. are never drawn.

@@ -25,8 +25,8 @@ import itertools
 import math
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from pinterest_emulator import vocab
 
@@ -173,7 +173,7 @@ def _people(seed: int, people, pool: int) -> list[tuple]:
     ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cumulative(table: tuple) -> tuple[tuple, list[float]]:
     """(values, cumulative weights) of a ((value, weight), ...) table, computed once."""
     values, weights = zip(*table)
@@ -186,7 +186,7 @@ def _weighted(rng: random.Random, table: tuple) -> object:
     return rng.choices(values, cum_weights=cumulative)[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _title_case(words: tuple) -> tuple:
     """Title-cased copies of a word list, computed once."""
     return tuple(w.title() for w in words)

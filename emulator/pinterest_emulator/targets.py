@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 KAFKA_JSON = "application/vnd.kafka.json.v2+json"
 KINESIS_MAX_RECORDS = 500
@@ -42,7 +42,6 @@ class Delivery:
     requests: int = 0
     resent: int = 0
     last_error: str | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def partition_key(entity: str, record: dict) -> str:
@@ -68,7 +67,13 @@ class Target:
         Raises Rejected when the receiver refuses, GaveUp when records are still unacknowledged after the
         last attempt (the run stops rather than read events it cannot deliver).
         """
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+        from tenacity import (
+            Retrying,
+            retry_if_exception_type,
+            stop_after_attempt,
+            wait_exponential,
+            wait_random,
+        )
 
         pending = list(records)
         first = True

@@ -7,14 +7,13 @@ import itertools
 import json
 
 import pytest
-from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine
-
 from pinterest_emulator import db
 from pinterest_emulator.cli import main
 from pinterest_emulator.post import post_events, serialise
 from pinterest_emulator.sampling import original_indexes, uniform_indexes
 from pinterest_emulator.seed import seed_database
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
 
 ENTITIES = ("pin", "geo", "user")
 KEY = {"pin": "index", "geo": "ind", "user": "ind"}

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from botocore.stub import Stubber
-
 from pinterest_emulator.targets import GaveUp, KinesisDirectTarget, Rejected
 
 RECORDS = [{"ind": i, "country": "Albania"} for i in range(3)]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import subprocess
 import sys
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
-
 from pinterest_emulator import db, synth
 from pinterest_emulator.cli import main
 from pinterest_emulator.seed import seed_database
+from sqlalchemy import create_engine, inspect, select, text
 
 COLUMNS = {
     "pinterest_data": ["index", "unique_id", "title", "description", "poster_name", "follower_count", "tag_list",
@@ -164,5 +164,6 @@ def test_from_real_loads_every_real_row(real_source_dir, real_sqlite):
                 assert pins[index][column] == expected, (index, column)
     # Filled rows: no nulls, and the category blocks stay contiguous and in the real order.
     assert all(v is not None for row in pins for v in row.values())
-    blocks = [pins[0]["category"]] + [b["category"] for a, b in zip(pins, pins[1:]) if a["category"] != b["category"]]
+    blocks = [pins[0]["category"]] + [b["category"] for a, b in itertools.pairwise(pins)
+                                      if a["category"] != b["category"]]
     assert blocks == list(synth.CATEGORIES)

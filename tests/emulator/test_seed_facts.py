@@ -9,14 +9,14 @@ fixed location per person, ranges) are exact.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import math
 import re
 
 import pytest
-from sqlalchemy import create_engine, select
-
 from pinterest_emulator import db, synth
+from sqlalchemy import create_engine, select
 
 N_DRAWN = 1824  # distinct posts in the first 2,000 original draws (README)
 README_PLACEHOLDERS = {  # column -> value -> count among those 1,824 posts (README)
@@ -84,7 +84,8 @@ def test_row_count_is_the_real_one(tables):
 
 def test_categories_fill_contiguous_blocks_in_the_real_order(tables):
     pins = tables["pin"]
-    blocks = [pins[0]["category"]] + [b["category"] for a, b in zip(pins, pins[1:]) if a["category"] != b["category"]]
+    blocks = [pins[0]["category"]] + [b["category"] for a, b in itertools.pairwise(pins)
+                                      if a["category"] != b["category"]]
     assert blocks == list(synth.CATEGORIES)
     assert all(p["save_location"] == f"Local save in /data/{p['category']}" for p in pins)
     starts = [next(p["index"] for p in pins if p["category"] == c) for c in synth.CATEGORIES]
