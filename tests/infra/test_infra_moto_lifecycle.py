@@ -111,3 +111,32 @@ def test_rebuilt_host_is_repointed_by_the_api(moto_endpoint, tmp_path, capsys):
     assert integration["uri"] == second["rest_proxy_url"] + "/{proxy}"
     assert len(api.get_deployments(restApiId=second["rest_api_id"])["items"]) == 2  # redeployed once
     assert run_cli(moto_endpoint, tmp_path, "destroy", "moved")[0] == 0
+
+
+def test_an_api_that_fails_halfway_is_not_left_behind(moto_endpoint, tmp_path):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from infra.provision import main
+
+    assert run_cli(moto_endpoint, tmp_path, "apply", "halfway", components="s3,iam,kinesis,ec2")[0] == 0
+    before = inventory(moto_endpoint)
+    api = boto3.client("apigateway", region_name="us-east-1", endpoint_url=moto_endpoint)
+
+    def refuse_proxy(params, **_):
+        # Fail the last step of the build (the {proxy+} integration), as a throttled or rejected call would.
+        if params.get("type") == "HTTP_PROXY":
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}},
+                              "PutIntegration")
+
+    api.meta.events.register("provide-client-params.apigateway.PutIntegration", refuse_proxy)
+    clients = {"apigateway": api}
+    config = tmp_path / "halfway.json"
+    config.write_text(json.dumps({"bootstrap_servers": "b-1:9098", "poll_interval_s": 0}))
+    status = main(["apply", "--name", "halfway", "--endpoint-url", moto_endpoint, "--components", "apigateway",
+                   "--config", str(config), "--outputs", str(tmp_path / "halfway-outputs.json")],
+                  client_factory=lambda s: clients.get(s) or client(moto_endpoint, s))
+    assert status == 1
+    assert inventory(moto_endpoint)["rest_apis"] == before["rest_apis"]  # the half-built API was deleted
+    assert run_cli(moto_endpoint, tmp_path, "apply", "halfway")[0] == 0  # and a later apply builds it whole
+    assert run_cli(moto_endpoint, tmp_path, "destroy", "halfway")[0] == 0
