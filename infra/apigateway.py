@@ -131,6 +131,8 @@ class RestApi(Resource):
         self._put_proxy_integration(api_id, rid)
         self.api.create_deployment(restApiId=api_id, stageName=self.ctx.d.stage,
                                    description=f"{self.ctx.d.name} routes")
+        stage_arn = f"arn:aws:apigateway:{self.ctx.d.region}::/restapis/{api_id}/stages/{self.ctx.d.stage}"
+        self.api.tag_resource(resourceArn=stage_arn, tags=self.ctx.d.tags)
 
     def _proxy_uri(self) -> str:
         return f"http://{self._rest_proxy_host()}:{self.ctx.d.rest_proxy_port}/{{proxy}}"

@@ -112,7 +112,8 @@ def test_api_routes_and_integrations(moto_endpoint, applied):
     assert proxy["apiKeyRequired"] is True
     assert proxy["methodIntegration"]["type"] == "HTTP_PROXY"
     assert proxy["methodIntegration"]["uri"] == applied["outputs"]["rest_proxy_url"] + "/{proxy}"
-    assert api.get_stage(restApiId=api_id, stageName="prod")["deploymentId"]
+    stage = api.get_stage(restApiId=api_id, stageName="prod")
+    assert stage["deploymentId"] and stage["tags"]["deployment"] == NAME
 
 
 def test_api_key_and_usage_plan(moto_endpoint, applied):
