@@ -6,6 +6,8 @@ import json
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pinterest_emulator.gateway.kafka_rest import murmur2
 from pinterest_emulator.gateway.sink import Sink, valid_topic_name
 
@@ -175,3 +177,46 @@ def test_murmur2_matches_the_java_client():
     for text, expected in vectors.items():
         h = murmur2(text.encode())
         assert (h - 2**32 if h >= 2**31 else h) == expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    flush_size=st.integers(1, 7),
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("append"), st.integers(1, 12)),
+            st.tuples(st.sampled_from(["rotate", "close", "crash", "torn_crash"]), st.just(0)),
+        ),
+        max_size=25,
+    ),
+)
+def test_any_history_keeps_every_record_once_in_order(tmp_path_factory, flush_size, steps):
+    """Appends, rotations, clean restarts and crashes in any order: every record once, offsets contiguous,
+    no file larger than flush.size."""
+    root = tmp_path_factory.mktemp("history")
+    clock = FakeClock()
+    sink = Sink(root, flush_size=flush_size, rotate_interval_ms=1000, clock=clock)
+    sink.create_topic(TOPIC)
+    sent = 0
+    for action, n in steps:
+        if action == "append":
+            assert sink.append(TOPIC, 0, lines(*range(sent, sent + n))) == sent
+            sent += n
+        elif action == "rotate":
+            clock.now += 1
+            sink.rotate_due()
+        else:
+            if action == "close":
+                sink.close()
+            else:  # the process dies: open files stay staged, maybe with a torn unacknowledged line
+                for part in sink._parts.values():
+                    os.close(part.fd)  # as the kernel does for a dead process
+                staging = next((root / ".staging" / TOPIC).glob("partition=0/*.jsonl"))
+                if action == "torn_crash":
+                    with open(staging, "ab") as handle:
+                        handle.write(b'{"torn"')
+            sink = Sink(root, flush_size=flush_size, rotate_interval_ms=1000, clock=clock)
+    sink.close()
+    records = fx.read_topic(root, TOPIC)
+    assert [(o, v) for _, o, v in records] == [(i, i) for i in range(sent)]
+    assert all(len(p.read_text().splitlines()) <= flush_size for p in fx.sink_files(root, TOPIC))
