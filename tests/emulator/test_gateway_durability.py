@@ -7,6 +7,7 @@ import signal
 import threading
 from collections import Counter
 
+import pytest
 import requests
 
 try:
@@ -66,8 +67,10 @@ def check_exactly_once(records: list[tuple[int, int, dict]], acked: dict) -> Non
     assert sorted(o for _, o, _ in records) == list(range(len(records)))  # offsets with no gap
 
 
-def test_sigkill_mid_load_loses_and_duplicates_nothing_and_offsets_continue(tmp_path):
-    gateway = fx.GatewayProcess(tmp_path, "--flush-size", "50")
+# 50: files are being published while the process dies; 100000: everything is still staged at the kill
+@pytest.mark.parametrize("flush_size", ["50", "100000"])
+def test_sigkill_mid_load_loses_and_duplicates_nothing_and_offsets_continue(tmp_path, flush_size):
+    gateway = fx.GatewayProcess(tmp_path, "--flush-size", flush_size)
     load = Load(gateway.url)
     fx.wait_for(lambda: load.count() >= 1500 or not any(t.is_alive() for t in load.threads))
     assert any(t.is_alive() for t in load.threads), "the load ended before the kill"
@@ -82,7 +85,7 @@ def test_sigkill_mid_load_loses_and_duplicates_nothing_and_offsets_continue(tmp_
     assert all(p.suffix == ".json" for p in (tmp_path / "topics").rglob("*") if p.is_file())
     assert len(finished) + len(fx.staged_lines(tmp_path, TOPIC)) >= len(acked)
 
-    restarted = fx.GatewayProcess(tmp_path, "--flush-size", "50")
+    restarted = fx.GatewayProcess(tmp_path, "--flush-size", flush_size)
     records = fx.read_topic(tmp_path, TOPIC)  # recovery published the staged records
     check_exactly_once(records, acked)
     response = fx.produce(restarted.url, TOPIC, [{"client": 99, "seq": 0}])
