@@ -76,3 +76,13 @@ def test_port_in_use_fails_with_one_line(tmp_path):
         assert result.stderr.strip().count("\n") == 0
     finally:
         assert running.stop(signal.SIGINT)[0] == 0  # Ctrl-C is a clean shutdown too
+
+
+def test_console_entry_point_dispatches_to_the_gateway(tmp_path, capsys):
+    from pinterest_emulator.cli import main
+
+    (tmp_path / "file").write_text("x")
+    code = main(
+        ["gateway", "--raw-root", str(tmp_path / "file"), "--port", "0", "--kinesis-endpoint", "http://x"]
+    )
+    assert code == 2 and "is not a folder" in capsys.readouterr().err
