@@ -159,6 +159,13 @@ def document() -> dict:
         },
         "security": [{"api_key": []}],
         "paths": {
+            "/openapi.json": {
+                "get": {
+                    "summary": "this document",
+                    "security": [],
+                    "responses": {"200": {"description": "OK", **_json({"type": "object"})}},
+                }
+            },
             "/topics": {
                 "get": {
                     "summary": "list topics",
