@@ -57,6 +57,7 @@ class RestApi(Resource):
 
     @property
     def api(self):
+        """The apigateway client."""
         return self.ctx.client("apigateway")
 
     def find(self) -> Found | None:
@@ -174,6 +175,7 @@ class ApiKey(Resource):
 
     @property
     def api(self):
+        """The apigateway client."""
         return self.ctx.client("apigateway")
 
     def find(self) -> Found | None:
@@ -203,6 +205,7 @@ class UsagePlan(Resource):
 
     @property
     def api(self):
+        """The apigateway client."""
         return self.ctx.client("apigateway")
 
     def find(self) -> Found | None:

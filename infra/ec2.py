@@ -42,6 +42,7 @@ class RestProxyHost(Resource):
 
     @property
     def ec2(self):
+        """The ec2 client."""
         return self.ctx.client("ec2")
 
     def find(self) -> Found | None:

@@ -26,6 +26,7 @@ class Role(Resource):
 
     @property
     def iam(self):
+        """The iam client."""
         return self.ctx.client("iam")
 
     def find(self) -> Found | None:
@@ -71,6 +72,7 @@ class InstanceProfile(Resource):
 
     @property
     def iam(self):
+        """The iam client."""
         return self.ctx.client("iam")
 
     def find(self) -> Found | None:

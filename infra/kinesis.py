@@ -17,6 +17,7 @@ class Stream(Resource):
 
     @property
     def kinesis(self):
+        """The kinesis client."""
         return self.ctx.client("kinesis")
 
     def find(self) -> Found | None:

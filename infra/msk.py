@@ -27,6 +27,7 @@ class Cluster(Resource):
 
     @property
     def kafka(self):
+        """The kafka client."""
         return self.ctx.client("kafka")
 
     def find(self) -> Found | None:

@@ -29,6 +29,7 @@ class CustomPlugin(Resource):
 
     @property
     def kc(self):
+        """The kafkaconnect client."""
         return self.ctx.client("kafkaconnect")
 
     def find(self) -> Found | None:
@@ -77,6 +78,7 @@ class Connector(Resource):
 
     @property
     def kc(self):
+        """The kafkaconnect client."""
         return self.ctx.client("kafkaconnect")
 
     def find(self) -> Found | None:

@@ -20,6 +20,7 @@ class Environment(Resource):
 
     @property
     def mwaa(self):
+        """The mwaa client."""
         return self.ctx.client("mwaa")
 
     def find(self) -> Found | None:

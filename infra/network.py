@@ -47,6 +47,7 @@ class SecurityGroup(Resource):
 
     @property
     def ec2(self):
+        """The ec2 client."""
         return self.ctx.client("ec2")
 
     def vpc(self) -> str:

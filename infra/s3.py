@@ -22,6 +22,7 @@ class Bucket(Resource):
 
     @property
     def s3(self):
+        """The s3 client."""
         return self.ctx.client("s3")
 
     def find(self) -> Found | None:
