@@ -51,3 +51,44 @@ def test_the_check_reports_a_broken_dag(tmp_path):
     assert list(result["import_errors"]) == [str(tmp_path / "broken.py")]
     assert "DatabricksRunJobOperator" in result["import_errors"][str(tmp_path / "broken.py")]
     assert result["dags"] == {}
+
+
+def run_now(tmp_path, result_state: str, job_name_variable: str | None = None) -> dict:
+    """The DAG's task executed against a local stand-in of the Jobs API (see airflow_run_now_check.py)."""
+    args = [str(REPO / "dags"), result_state] + ([job_name_variable] if job_name_variable else [])
+    return run_tools_script("airflow_run_now_check.py", *args, env={"AIRFLOW_HOME": str(tmp_path)}, marker="RUN-NOW-CHECK")
+
+
+def test_task_finds_the_prod_job_by_name_runs_it_and_waits(tmp_path):
+    result = run_now(tmp_path, "SUCCESS")
+    assert result["outcome"] == "success"
+    lookup, run, *polls = result["calls"]
+    assert (lookup["path"], lookup["query"]["name"]) == ("/api/2.2/jobs/list", "pinterest_batch")
+    assert (run["path"], run["body"]) == ("/api/2.2/jobs/run-now", {"job_id": 42})
+    assert polls and all(p["path"] == "/api/2.2/jobs/runs/get" and p["query"]["run_id"] == "7" for p in polls)
+    assert result["xcoms"]["run_id"] == 7
+
+
+def test_an_airflow_variable_points_the_task_at_another_deployment(tmp_path):
+    result = run_now(tmp_path, "SUCCESS", "[dev ann] pinterest_batch")
+    assert result["job_name"] == "[dev ann] pinterest_batch"
+    assert [c["body"] for c in result["calls"] if c["method"] == "POST"] == [{"job_id": 41}]
+
+
+def test_a_failed_run_fails_the_task(tmp_path):
+    result = run_now(tmp_path, "FAILED")
+    assert result["outcome"].startswith("AirflowException") and "FAILED" in result["outcome"]
+
+
+def test_a_missing_job_fails_before_running_anything(tmp_path):
+    result = run_now(tmp_path, "SUCCESS", "pinterest_batch_renamed")
+    assert "can not be found" in result["outcome"]
+    assert [c for c in result["calls"] if c["method"] == "POST"] == []
+
+
+def test_mwaa_requirements_name_the_provider_the_dag_imports():
+    lines = [line.strip() for line in (REPO / "dags" / "requirements.txt").read_text().splitlines()]
+    assert "apache-airflow-providers-databricks" in lines
+    (constraint,) = [line for line in lines if line.startswith("--constraint")]
+    assert "/constraints-3." in constraint  # an Airflow 3 environment, as the DAG's airflow.sdk import needs
+    assert "from airflow.providers.databricks." in (REPO / "dags" / "pinterest_batch.py").read_text()
