@@ -1,0 +1,278 @@
+"""The streaming job: the three Kinesis streams to clean Delta tables, quarantine and real-time metrics.
+
+Queries, each with its own checkpoint under `<lake>/_checkpoints/<query>`:
+- `stream_<entity>` (pin, geo, user): each micro-batch is validated with the batch job's functions; rejected
+  records are appended to `stream_quarantine/<entity>` and accepted ones merged into `stream/<entity>`
+  insert-if-absent on ind (a post re-sent is kept once, the first to arrive). Both writes carry the app
+  transaction (query, batch id), so a batch replayed after a crash writes nothing twice. The stream tables hold
+  the silver columns plus `arrived_at`, the Kinesis arrival time of the record kept.
+- `metrics_<name>` (profile_popularity, category_popularity): cleaned pins, watermarked on arrival time and
+  de-duplicated by ind, aggregated by `metrics.py`'s functions; each micro-batch's updated windows are upserted
+  into `stream/metrics/<name>` under the same kind of app transaction.
+
+On Databricks the streams are read with the built-in `kinesis` source (a Unity Catalog service credential or
+the cluster's instance profile / a role ARN; never keys); elsewhere with `kinesis_source.py` over boto3.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pinterest_pipeline.cleaning import CLEANERS, keep_first
+from pinterest_pipeline.errors import ConfigError, InputError
+from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
+from pinterest_pipeline.lake import TableStore, Txn, make_store, table_path
+from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
+from pinterest_pipeline.refine import quarantine_rows, validate
+from pinterest_pipeline.schemas import ENTITIES, ENTITY
+from pinterest_pipeline.session import on_databricks
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_INTERVAL = re.compile(r"^\d+ (second|minute|hour)s?$")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Where the streaming job reads and writes, and how it triggers; validated on creation."""
+
+    lake: str
+    kinesis_endpoint: str | None = None
+    stream_prefix: str = "pinterest"
+    available_now: bool = False
+    region: str = "us-east-1"
+    trigger_interval: str = "5 seconds"
+    max_records_per_trigger: int | None = None
+    watermark: str = "10 minutes"
+    windows: Windows = Windows()
+    service_credential: str | None = None  # Databricks: a Unity Catalog service credential's name
+    role_arn: str | None = None  # Databricks: a role to assume (the instance profile's when neither is set)
+
+    def __post_init__(self) -> None:
+        if not self.lake or not self.lake.strip():
+            raise ConfigError("the lake location is empty")
+        if not _NAME.match(self.stream_prefix or ""):
+            raise ConfigError(f"invalid stream prefix {self.stream_prefix!r}: letters, digits, '.', '_' and '-' only")
+        if self.kinesis_endpoint is not None and not re.match(r"^https?://[^/\s]+", self.kinesis_endpoint):
+            raise ConfigError(f"the Kinesis endpoint must be an http(s) URL, not {self.kinesis_endpoint!r}")
+        if self.max_records_per_trigger is not None and self.max_records_per_trigger < 1:
+            raise ConfigError("the per-trigger record limit must be positive")
+        for interval in (self.trigger_interval, self.watermark, *vars(self.windows).values()):
+            if not _INTERVAL.match(interval):
+                raise ConfigError(f"invalid interval {interval!r}: '<n> seconds|minutes|hours'")
+        if self.service_credential and self.role_arn:
+            raise ConfigError("give a service credential or a role ARN, not both")
+
+    def stream(self, entity: str) -> str:
+        """The Kinesis stream of an entity."""
+        return f"{self.stream_prefix}-{entity}"
+
+
+@dataclass
+class StreamCounts:
+    """What one run did with one entity's records (read = cleaned + quarantined + duplicates)."""
+
+    batches: int = 0
+    read: int = 0
+    cleaned: int = 0
+    quarantined: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        """Records read whose post was already in the stream table (or earlier in the same batch)."""
+        return self.read - self.cleaned - self.quarantined
+
+
+@dataclass
+class StreamReport:
+    """The outcome of one streaming run."""
+
+    entities: dict[str, StreamCounts] = field(default_factory=lambda: {e: StreamCounts() for e in ENTITIES})
+    metrics: dict[str, int] = field(default_factory=lambda: {name: 0 for name in METRICS})
+
+    def lines(self) -> list[str]:
+        """A short human summary."""
+        out = [f"{'entity':<6} {'batches':>7} {'read':>8} {'duplicates':>10} {'cleaned':>8} {'quarantined':>11}"]
+        for name, c in self.entities.items():
+            out.append(f"{name:<6} {c.batches:>7} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}")
+        out.append("metric windows updated: " + ", ".join(f"{n} {k}" for n, k in self.metrics.items()))
+        return out
+
+
+def check_streams(config: StreamConfig) -> None:
+    """Fail with one line, before anything is written, when a stream does not exist (off Databricks)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = KinesisOptions(config.stream("pin"), config.kinesis_endpoint, config.region).client()
+    for entity in ENTITIES:
+        name = config.stream(entity)
+        try:
+            client.describe_stream_summary(StreamName=name)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                raise InputError(f"Kinesis stream {name!r} not found") from None
+            raise InputError(f"Kinesis stream {name!r}: {code or error}") from None
+        except BotoCoreError as error:
+            raise InputError(f"Kinesis endpoint unreachable: {error}") from None
+
+
+def read_stream(spark: SparkSession, config: StreamConfig, entity: str) -> DataFrame:
+    """The entity's Kinesis records (Databricks' kinesis columns) from whichever source the platform has."""
+    if on_databricks():
+        reader = (
+            spark.readStream.format("kinesis")
+            .option("streamName", config.stream(entity))
+            .option("region", config.region)
+            .option("initialPosition", "trim_horizon")
+        )
+        if config.service_credential:
+            reader = reader.option("serviceCredential", config.service_credential)
+        if config.role_arn:
+            reader = reader.option("roleArn", config.role_arn)
+        if config.kinesis_endpoint:
+            reader = reader.option("endpoint", config.kinesis_endpoint)
+        if config.max_records_per_trigger:
+            reader = reader.option("maxRecordsPerFetch", min(config.max_records_per_trigger, 10_000))
+        return reader.load()
+    register(spark)
+    reader = (
+        spark.readStream.format(FORMAT)
+        .option("streamName", config.stream(entity))
+        .option("region", config.region)
+        .option("initialPosition", "trim_horizon")
+    )
+    if config.kinesis_endpoint:
+        reader = reader.option("endpointUrl", config.kinesis_endpoint)
+    if config.max_records_per_trigger:
+        reader = reader.option("maxRecordsPerTrigger", config.max_records_per_trigger)
+    return reader.load()
+
+
+def as_records(kinesis: DataFrame) -> DataFrame:
+    """Kinesis rows to records: JSON text, a source (stream:shard:sequence), arrival and ingest times."""
+    return kinesis.select(
+        F.col("data").cast("string").alias("value"),
+        F.concat_ws(":", "stream", "shardId", "sequenceNumber").alias("source"),
+        F.col("approximateArrivalTimestamp").alias(EVENT_TIME),
+        F.col("shardId"),
+        F.col("sequenceNumber"),
+        F.current_timestamp().alias("ingested_at"),
+    )
+
+
+def _arrival_order() -> list:
+    # Sequence numbers are decimal strings of up to 128 bits: shorter is earlier, then by text.
+    return [F.col(EVENT_TIME), F.col("shardId"), F.length("sequenceNumber"), F.col("sequenceNumber")]
+
+
+def clean_stream_rows(validated: DataFrame, entity: str) -> DataFrame:
+    """Accepted records cleaned to the silver columns plus `arrived_at`, one row per ind (the first to arrive)."""
+    id_field = ENTITY[entity].id_field
+    firsts = keep_first(validated.where(F.col("reason").isNull()), id_field, _arrival_order())
+    arrivals = firsts.select(F.col(id_field).cast("long").alias("ind"), F.col(EVENT_TIME))
+    return CLEANERS[entity](firsts).join(arrivals, on="ind", how="inner")
+
+
+def _entity_batch(store: TableStore, query: str, entity: str, counts: StreamCounts, lock: threading.Lock):
+    def write_batch(batch: DataFrame, batch_id: int) -> None:
+        records = as_records(batch).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            validated = validate(records, entity).persist(StorageLevel.MEMORY_AND_DISK)
+            txn = Txn(query, batch_id)
+            quarantined = store.append(quarantine_rows(validated, F.col("source")), f"stream_quarantine/{entity}", txn)
+            from pinterest_pipeline.upserts import merge_rows
+
+            cleaned = merge_rows(store, clean_stream_rows(validated, entity), f"stream/{entity}", ["ind"], txn, update=False)
+            read = records.count()
+            with lock:
+                counts.batches += 1
+                counts.read += read
+                counts.quarantined += quarantined
+                counts.cleaned += cleaned or 0
+            validated.unpersist()
+        finally:
+            records.unpersist()
+
+    return write_batch
+
+
+def _metric_batch(store: TableStore, query: str, name: str, report: StreamReport, lock: threading.Lock):
+    def write_batch(batch: DataFrame, batch_id: int) -> None:
+        from pinterest_pipeline.upserts import merge_rows
+
+        rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            if merge_rows(store, rows, f"stream/metrics/{name}", METRIC_KEYS[name], Txn(query, batch_id), update=True) is not None:
+                updated = rows.count()
+                with lock:
+                    report.metrics[name] += updated
+        finally:
+            rows.unpersist()
+
+    return write_batch
+
+
+def metric_input(kinesis: DataFrame, watermark: str) -> DataFrame:
+    """Cleaned pins with their arrival time, watermarked and de-duplicated by ind (a re-sent post counts once)."""
+    accepted = validate(as_records(kinesis), "pin").where(F.col("reason").isNull())
+    # clean_pin ends with a select that fixes the silver columns, so the metric columns are taken from it by
+    # name and the arrival time is carried beside them in a struct that passes through unchanged.
+    cleaned = CLEANERS["pin"](accepted.withColumn("unique_id", F.struct(F.col("unique_id"), F.col(EVENT_TIME))))
+    return (
+        cleaned.select("ind", "poster_name", "follower_count", "category", F.col("unique_id")[EVENT_TIME].alias(EVENT_TIME))
+        .withWatermark(EVENT_TIME, watermark)
+        # Exact de-duplication keeps one state entry per post for good: the metrics then equal a recomputation
+        # from stream/pin. dropDuplicatesWithinWatermark would bound the state at the price of that equality.
+        .dropDuplicates(["ind"])
+    )
+
+
+def _start(writer, config: StreamConfig, query: str):
+    writer = writer.queryName(query).option("checkpointLocation", table_path(config.lake, f"_checkpoints/{query}"))
+    if config.available_now:
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=config.trigger_interval)
+    return writer.start()
+
+
+def run_stream(spark: SparkSession, config: StreamConfig, store: TableStore | None = None) -> StreamReport:
+    """Run the five queries: until the streams' current ends with `available_now`, else until one stops."""
+    if not on_databricks():
+        check_streams(config)
+    store = store or make_store(spark, config.lake)
+    report = StreamReport()
+    lock = threading.Lock()
+    starts = [
+        (f"stream_{entity}", lambda entity=entity: read_stream(spark, config, entity).writeStream.foreachBatch(
+            _entity_batch(store, f"stream_{entity}", entity, report.entities[entity], lock)))
+        for entity in ENTITIES
+    ] + [
+        (f"metrics_{name}", lambda name=name, metric=metric: metric(
+            metric_input(read_stream(spark, config, "pin"), config.watermark), config.windows
+        ).writeStream.outputMode("update").foreachBatch(_metric_batch(store, f"metrics_{name}", name, report, lock)))
+        for name, metric in METRICS.items()
+    ]
+    queries = []
+    try:
+        for query, writer in starts:
+            queries.append(_start(writer(), config, query))
+            if config.available_now:
+                # One catch-up query at a time: each starts Python workers, which a busy machine starts slowly.
+                queries[-1].awaitTermination()
+        if not config.available_now:
+            spark.streams.awaitAnyTermination()
+    finally:
+        for q in queries:
+            if q.isActive:
+                q.stop()
+    for q in queries:
+        if q.exception() is not None:
+            raise q.exception()
+    return report

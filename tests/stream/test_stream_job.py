@@ -1,0 +1,118 @@
+"""The streaming job end to end on moto's Kinesis: exactly once across runs, a reshard, poison, metrics."""
+
+from __future__ import annotations
+
+import pytest
+from deltalake import DeltaTable
+from pyspark.sql import functions as F
+
+from pinterest_pipeline.errors import ConfigError, InputError
+from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
+from pinterest_pipeline.metrics import METRICS, Windows
+
+from .kinesis_helpers import ENTITIES, create_streams, put
+from .records import POISON, posts
+
+
+def rows(lake, name: str) -> list[dict]:
+    return DeltaTable(str(lake / name)).to_pyarrow_dataset().to_table().to_pylist()
+
+
+def versions(lake) -> dict[str, int]:
+    return {str(p.parent.relative_to(lake)): DeltaTable(str(p.parent)).version() for p in lake.rglob("_delta_log")}
+
+
+def send(client, prefix: str, indexes) -> None:
+    for entity, records in posts(indexes).items():
+        put(client, f"{prefix}-{entity}", records)
+
+
+def reshard(client, stream: str) -> None:
+    parent = client.list_shards(StreamName=stream)["Shards"][0]
+    low, high = int(parent["HashKeyRange"]["StartingHashKey"]), int(parent["HashKeyRange"]["EndingHashKey"])
+    client.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str((low + high) // 2))
+
+
+@pytest.fixture(scope="module")
+def runs(spark, tmp_path_factory, kinesis_endpoint):
+    import boto3
+
+    client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
+    prefix, lake = "e2e", tmp_path_factory.mktemp("stream") / "lake"
+    create_streams(client, prefix)
+    config = StreamConfig(str(lake), kinesis_endpoint, prefix, available_now=True)
+    send(client, prefix, range(1, 21))
+    send(client, prefix, [1, 2])  # re-sent posts
+    for entity, poison in POISON.items():
+        put(client, f"{prefix}-{entity}", poison, key=lambda r: "poison")
+    first = run_stream(spark, config)
+    # A reshard of every stream between runs, with posts before and after it and re-sent ones.
+    send(client, prefix, range(21, 31))
+    for entity in ENTITIES:
+        reshard(client, f"{prefix}-{entity}")
+    send(client, prefix, list(range(31, 41)) + [5, 25])
+    second = run_stream(spark, config)
+    before_third = versions(lake)
+    third = run_stream(spark, config)
+    return {"lake": lake, "first": first, "second": second, "third": third, "before_third": before_third,
+            "after_third": versions(lake)}
+
+
+def test_each_post_is_in_the_stream_tables_exactly_once(runs):
+    for entity in ENTITIES:
+        inds = [r["ind"] for r in rows(runs["lake"], f"stream/{entity}")]
+        assert sorted(inds) == list(range(1, 41)), entity
+
+
+def test_stream_rows_are_cleaned_like_silver(runs):
+    pins = {r["ind"]: r for r in rows(runs["lake"], "stream/pin")}
+    assert (pins[2]["follower_count"], pins[2]["save_location"], pins[2]["category"]) == (6_000_000, "/data/travel", "travel")
+    assert pins[2]["arrived_at"] is not None
+    users = {r["ind"]: r for r in rows(runs["lake"], "stream/user")}
+    assert (users[3]["user_name"], users[3]["age"]) == ("Ann L3", 23)
+    geos = {r["ind"]: r for r in rows(runs["lake"], "stream/geo")}
+    assert geos[4]["coordinates"] == [1.5, -2.5]
+
+
+def test_accounting_per_run(runs):
+    first, second = runs["first"].entities, runs["second"].entities
+    assert (first["pin"].read, first["pin"].cleaned, first["pin"].quarantined, first["pin"].duplicates) == (24, 20, 2, 2)
+    assert (first["user"].read, first["user"].cleaned, first["user"].quarantined, first["user"].duplicates) == (23, 20, 1, 2)
+    for entity in ENTITIES:
+        assert (second[entity].read, second[entity].cleaned, second[entity].duplicates) == (22, 20, 2)
+
+
+def test_a_run_with_nothing_new_writes_nothing(runs):
+    assert all(c.read == 0 and c.batches == 0 for c in runs["third"].entities.values())
+    assert runs["after_third"] == runs["before_third"]
+
+
+def test_poison_lands_in_quarantine_with_a_reason(runs):
+    reasons = sorted(r["reason"] for r in rows(runs["lake"], "stream_quarantine/pin"))
+    assert reasons == ["index is not an integer: seven", "malformed JSON"]
+    (geo,) = rows(runs["lake"], "stream_quarantine/geo")
+    assert geo["reason"] == "unparseable timestamp: yesterday" and geo["source"].startswith("e2e-geo:shardId-")
+    assert [r["raw"] for r in rows(runs["lake"], "stream_quarantine/user")] == ["[1, 2]"]
+
+
+def test_metrics_equal_a_recomputation_from_the_stream_table(spark, runs):
+    pins = spark.createDataFrame(rows(runs["lake"], "stream/pin"))
+    for name, metric in METRICS.items():
+        expected = sorted(tuple(r) for r in metric(pins, Windows()).collect())
+        got = rows(runs["lake"], f"stream/metrics/{name}")
+        columns = metric(pins, Windows()).columns
+        # Delta hands timestamps back in UTC; Spark's collect gives them naive, in the session's UTC.
+        naive = lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v  # noqa: E731
+        assert sorted(tuple(naive(r[c]) for c in columns) for r in got) == expected, name
+    total = sum(r["category_count"] for r in rows(runs["lake"], "stream/metrics/category_popularity"))
+    assert total == 40
+
+
+def test_bad_configuration_fails_before_anything_is_written(spark, tmp_path, kinesis_endpoint):
+    with pytest.raises(ConfigError, match="stream prefix"):
+        StreamConfig(str(tmp_path / "lake"), kinesis_endpoint, "bad prefix")
+    with pytest.raises(ConfigError, match="endpoint"):
+        StreamConfig(str(tmp_path / "lake"), "localhost:1")
+    with pytest.raises(InputError, match="not found"):
+        run_stream(spark, StreamConfig(str(tmp_path / "lake"), kinesis_endpoint, "absent", available_now=True))
+    assert not (tmp_path / "lake").exists()
