@@ -54,12 +54,34 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_stream(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stream", help="Kinesis streams to the stream tables, quarantine and real-time metrics")
+    p.add_argument("--lake", required=True, help="lake root for tables and checkpoints (path or URI)")
+    p.add_argument("--kinesis-endpoint", help="Kinesis endpoint URL (default: AWS's; moto's server locally)")
+    p.add_argument("--stream-prefix", default="pinterest", help="streams are <prefix>-pin|geo|user (default: pinterest)")
+    p.add_argument("--available-now", action="store_true", help="read what the streams hold now, then stop")
+    p.set_defaults(run=_run_stream)
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.jobs.stream import StreamConfig, check_streams, run_stream
+    from pinterest_pipeline.session import get_spark, on_databricks
+
+    config = StreamConfig(args.lake, args.kinesis_endpoint, args.stream_prefix, args.available_now)
+    if not on_databricks():
+        check_streams(config)  # before Spark starts: a typo costs no time
+    report = run_stream(get_spark("pinterest-stream"), config)
+    print("\n".join(report.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="pinterest-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_batch(sub)
     _add_demo(sub)
+    _add_stream(sub)
     return parser
 
 
