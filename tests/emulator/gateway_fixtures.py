@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import requests
 
@@ -72,6 +73,17 @@ def free_port() -> int:
 class GatewayProcess:
     """`python -m pinterest_emulator.gateway` as a child process, on a free port."""
 
+    started: ClassVar[list[subprocess.Popen]] = []
+
+    @classmethod
+    def kill_leftovers(cls) -> None:
+        """Kill every child a failed test left running."""
+        while cls.started:
+            proc = cls.started.pop()
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+
     def __init__(self, raw_root: Path, *extra: str, kinesis_endpoint: str = "http://127.0.0.1:9"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -95,6 +107,7 @@ class GatewayProcess:
             env=env,
             cwd=REPO,
         )
+        self.started.append(self.proc)
         first = self.proc.stdout.readline()  # printed once the server is bound
         assert "listening on" in first, first + self.proc.stderr.read()
 

@@ -17,6 +17,12 @@ except ImportError:
     import gateway_fixtures as fx
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_gateways():
+    yield
+    fx.GatewayProcess.kill_leftovers()
+
+
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     gateway.add_arguments(parser)

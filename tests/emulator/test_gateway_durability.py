@@ -18,6 +18,12 @@ except ImportError:
 TOPIC = "pinterest.pin"
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_gateways():
+    yield
+    fx.GatewayProcess.kill_leftovers()
+
+
 class Load:
     """Client threads posting unique records until the gateway goes away (bounded by `max_batches`)."""
 
