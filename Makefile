@@ -33,7 +33,7 @@ test: setup
 	$(PY) -m pytest tests
 
 bench: setup
-	$(PY) -m bench.run
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .pinterest build dist src/*.egg-info emulator/*.egg-info

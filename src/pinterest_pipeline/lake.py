@@ -2,16 +2,18 @@
 
 Two stores with one interface. `SparkDeltaStore` uses Spark's own Delta writer (Databricks, or wherever Delta's
 jars are on the session), at lake paths or in a Unity Catalog schema. `DeltaRsStore` writes the same tables with
-the `deltalake` package (delta-rs) where Spark has no Delta writer, as on a laptop, and reads them back as the
-Parquet files of the table's current snapshot.
+Parquet files that Spark writes and the `deltalake` package (delta-rs) commits, where Spark has no Delta writer,
+as on a laptop; it reads them back as the Parquet files of the table's current snapshot.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from pyspark.sql import DataFrame, SparkSession
@@ -73,11 +75,11 @@ class TableStore(ABC):
 
 
 class DeltaRsStore(TableStore):
-    """Delta tables under a lake root written with delta-rs, for sessions without Spark's Delta writer."""
+    """Delta tables under a local lake root, committed with delta-rs, for sessions without Spark's Delta writer."""
 
     def __init__(self, spark: SparkSession, lake: str):
         super().__init__(spark)
-        self.lake = _local_or_object_store_uri(lake)
+        self.lake = _local_path(lake)
 
     def _uri(self, name: str) -> str:
         return table_path(self.lake, name)
@@ -106,21 +108,41 @@ class DeltaRsStore(TableStore):
         return reader.parquet(*files)
 
     def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None = None) -> int:
-        from deltalake import CommitProperties, Transaction, write_deltalake
+        """Spark writes the Parquet files into the table's folder; delta-rs commits them in one transaction.
 
-        data = _utc_arrow(df.toArrow())
+        Nothing passes through the driver, so a table can be as large as Spark can write; files of a write that
+        never committed stay invisible (readers follow the log) until a VACUUM removes them.
+        """
+        from deltalake import CommitProperties, Schema, Transaction
+        from deltalake.transaction import AddAction, create_table_with_add_actions
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        import pyarrow.parquet as pq
+
+        uri = self._uri(name)
+        folder = f"part-{uuid.uuid4().hex}"
+        df.write.mode("errorifexists").parquet(os.path.join(uri, folder))
+        actions, rows = [], 0
+        for path in sorted(Path(uri, folder).iterdir()):
+            if path.suffix != ".parquet":
+                path.unlink()  # Spark's _SUCCESS and checksum files are no part of a Delta table
+                continue
+            count = pq.read_metadata(path).num_rows
+            stat = path.stat()
+            stats = json.dumps({"numRecords": count})
+            actions.append(AddAction(f"{folder}/{path.name}", stat.st_size, {}, int(stat.st_mtime * 1000), True, stats))
+            rows += count
         properties = CommitProperties(
             custom_metadata={NOTE_KEY: note} if note is not None else None,
             app_transactions=[Transaction(app_id=txn.app_id, version=txn.version)] if txn is not None else None,
         )
-        write_deltalake(
-            self._uri(name),
-            data,
-            mode=mode,
-            schema_mode="overwrite" if mode == "overwrite" else None,
-            commit_properties=properties,
-        )
-        return data.num_rows
+        schema = Schema.from_arrow(to_arrow_schema(df.schema))
+        table = self._table(name)
+        if table is None:
+            create_table_with_add_actions(uri, schema, actions, mode="append", commit_properties=properties)
+        else:
+            table.create_write_transaction(actions, mode, schema, commit_properties=properties)
+        return rows
 
     def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
         if txn is not None:
@@ -233,13 +255,13 @@ def make_store(spark: SparkSession, lake: str, catalog: str | None = None, schem
     return DeltaRsStore(spark, lake)
 
 
-def _local_or_object_store_uri(lake: str) -> str:
+def _local_path(lake: str) -> str:
     parsed = urlparse(lake)
     if parsed.scheme in ("", "file"):
         return os.path.abspath(parsed.path if parsed.scheme == "file" else lake)
-    if parsed.scheme in ("s3", "s3a", "gs", "az", "abfss"):
-        return lake
-    raise ConfigError(f"the lake must be a local path or an object store URI, not {lake!r}")
+    raise ConfigError(
+        f"the lake {lake!r} is not a local path: cloud lakes are written by Spark's Delta writer (Databricks)"
+    )
 
 
 def _spark_schema(table) -> T.StructType:

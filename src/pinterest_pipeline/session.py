@@ -66,6 +66,8 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        # Delta tables hold timestamps as INT64 microseconds, not Spark's legacy INT96.
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel(os.environ.get("PINTEREST_SPARK_LOG_LEVEL", "ERROR"))

@@ -48,7 +48,7 @@ def test_local_session_has_no_spark_delta_and_refuses_a_catalog(spark, tmp_path)
 
 
 def test_bad_lake_uri(spark):
-    with pytest.raises(ConfigError, match="the lake must be a local path"):
+    with pytest.raises(ConfigError, match="is not a local path"):
         DeltaRsStore(spark, "ftp://host/lake")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -81,6 +82,7 @@ class BatchReport:
     entities: dict[str, EntityCounts] = field(default_factory=lambda: {e: EntityCounts() for e in ENTITIES})
     gold: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage: ingest, silver, gold
 
     def lines(self) -> list[str]:
         """A short human summary."""
@@ -92,6 +94,7 @@ class BatchReport:
             out.append(f"silver rows: {totals}; gold tables: {len(self.gold)} rebuilt")
         else:
             out.append("nothing new: silver and gold unchanged")
+        out.append("seconds: " + ", ".join(f"{stage} {s:.1f}" for stage, s in self.seconds.items()))
         return out
 
 
@@ -127,6 +130,7 @@ def _derived_tables() -> list[str]:
 
 def build_derived(store: TableStore, report: BatchReport, built_from: str) -> None:
     """Rebuild silver, quarantine and gold from the whole of bronze."""
+    started = time.monotonic()
     silver: dict[str, DataFrame] = {}
     for entity in ENTITIES:
         counts = report.entities[entity]
@@ -144,10 +148,13 @@ def build_derived(store: TableStore, report: BatchReport, built_from: str) -> No
         counts.quarantined = counts.quarantine_total - before_quarantine
         validated.unpersist()
         silver[entity] = rows
+    report.seconds["silver"] = time.monotonic() - started
+    started = time.monotonic()
     for name, insight in INSIGHTS.items():
         report.gold[name] = store.overwrite(insight(silver), f"gold/{name}", built_from)
     for rows in silver.values():
         rows.unpersist()
+    report.seconds["gold"] = time.monotonic() - started
     report.rebuilt = True
 
 
@@ -157,8 +164,10 @@ def run_batch(spark: SparkSession, config: BatchConfig, store: TableStore | None
     check_raw_root(raw_root)
     store = store or make_store(spark, config.lake, config.catalog, config.schema)
     report = BatchReport()
+    started = time.monotonic()
     for entity in ENTITIES:
         _ingest(spark, store, config, raw_root, entity, report.entities[entity])
+    report.seconds["ingest"] = time.monotonic() - started
     built_from = json.dumps({e: store.version(f"bronze/{e}") for e in ENTITIES}, sort_keys=True)
     if all(store.last_note(name) == built_from for name in _derived_tables()):
         return report

@@ -1,0 +1,156 @@
+"""Benchmark: the Spark batch job stage by stage beside the same cleaning and insights in DuckDB SQL.
+
+For each size, `seed-db` generates the source tables (SQLite), which are landed as the S3 sink's files (500
+records per file, the deployed flush.size). The Spark job (read = ingest to bronze, silver = parse + clean +
+dedupe + write, gold = nine insights + write) and bench/reference.sql in DuckDB (read + clean + insights, with the
+silver and gold tables written to Parquet) run on the same files in the same run; their gold tables must be equal.
+Writes bench/results/batch.md (a fragment of BENCHMARKS.md). Run: `python bench/bench_batch.py --sizes 100000`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+INSIGHT_TABLES = [
+    "popular_category_by_country", "popular_category_by_year", "most_followed_user_by_country",
+    "most_followed_country", "popular_category_by_age_group", "median_followers_by_age_group",
+    "users_joined_by_year", "median_followers_by_join_year", "median_followers_by_age_group_and_join_year",
+]
+FLUSH_SIZE = 500
+
+
+def land_sink_files(db_url: str, raw: Path, rows: int) -> None:
+    """Write every source row once as the S3 sink would: topics/<topic>/partition=0/<topic>+0+<offset>.json."""
+    from sqlalchemy import select
+
+    from pinterest_emulator import db
+    from pinterest_emulator.post import serialise
+
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn:
+        for entity in ("pin", "geo", "user"):
+            table = db.table(entity)
+            key = table.c["index"] if entity == "pin" else table.c["ind"]
+            folder = raw / "topics" / f"pinterest.{entity}" / "partition=0"
+            folder.mkdir(parents=True, exist_ok=True)
+            offset = 0
+            result = conn.execution_options(stream_results=True, yield_per=FLUSH_SIZE).execute(select(table).order_by(key))
+            for chunk in result.mappings().partitions(FLUSH_SIZE):
+                lines = [json.dumps(serialise(dict(r)), ensure_ascii=False) for r in chunk]
+                (folder / f"pinterest.{entity}+0+{offset:010d}.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+                offset += len(lines)
+    engine.dispose()
+
+
+def run_spark(spark, raw: Path, lake: Path) -> dict:
+    """The batch job on a fresh lake; stage seconds and total."""
+    from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+
+    started = time.monotonic()
+    report = run_batch(spark, BatchConfig(str(raw), str(lake)))
+    total = time.monotonic() - started
+    return {"seconds": dict(report.seconds), "total": total,
+            "silver": {e: c.silver_total for e, c in report.entities.items()}}
+
+
+def run_duckdb(raw: Path, out: Path) -> tuple[dict, object]:
+    """bench/reference.sql on the same files, silver and gold written to Parquet; seconds and the connection."""
+    import duckdb
+
+    sql = (REPO / "bench" / "reference.sql").read_text().replace("{raw}", str(raw))
+    con = duckdb.connect()
+    started = time.monotonic()
+    con.execute(sql)
+    out.mkdir(parents=True, exist_ok=True)
+    for table in ["pin", "geo", "usr"] + INSIGHT_TABLES:
+        con.execute(f"COPY {table} TO '{out / table}.parquet' (FORMAT parquet)")
+    return {"total": time.monotonic() - started}, con
+
+
+def _normal(rows) -> set:
+    return {tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows}
+
+
+def gold_equal(lake: Path, con) -> list[str]:
+    """Names of the gold tables where Spark and DuckDB disagree."""
+    from deltalake import DeltaTable
+
+    differ = []
+    for name in INSIGHT_TABLES:
+        spark_rows = [tuple(r.values()) for r in DeltaTable(str(lake / "gold" / name)).to_pyarrow_dataset().to_table().to_pylist()]
+        duck_rows = con.execute(f"SELECT * FROM {name}").fetchall()
+        if _normal(spark_rows) != _normal(duck_rows):
+            differ.append(name)
+    return differ
+
+
+def main() -> int:
+    """Run the sizes and write the fragment."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000", help="comma-separated post counts (default 100000)")
+    parser.add_argument("--workdir", default=None, help="where data sets are kept between runs (default: a temp dir)")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "batch.md"))
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    from pinterest_emulator.seed import seed_database
+    from pinterest_pipeline.session import get_spark
+
+    started = time.monotonic()
+    spark = get_spark("bench-batch")
+    spark_start = time.monotonic() - started
+    results = []
+    for size in sizes:
+        data = work / f"posts-{size}"
+        raw = data / "raw"
+        if not raw.exists():
+            data.mkdir(parents=True, exist_ok=True)
+            seed_database(f"sqlite:///{data / 'source.db'}", rows=size, seed=100, progress=False)
+            land_sink_files(f"sqlite:///{data / 'source.db'}", raw, size)
+        shutil.rmtree(data / "lake", ignore_errors=True)
+        shutil.rmtree(data / "duck", ignore_errors=True)
+        duck, con = run_duckdb(raw, data / "duck")
+        spark_run = run_spark(spark, raw, data / "lake")
+        differ = gold_equal(data / "lake", con)
+        results.append({"posts": size, "spark": spark_run, "duckdb": duck, "differ": differ})
+        print(json.dumps(results[-1]), flush=True)
+
+    lines = [
+        "## Batch job: Spark beside DuckDB",
+        "",
+        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}; "
+        f"Spark `local[*]` (session start {spark_start:.1f} s, not counted). Each size: `seed-db` rows landed as sink "
+        f"files of {FLUSH_SIZE} records (3 records per post), a fresh lake; DuckDB runs bench/reference.sql on the same "
+        "files in the same run, writing its silver and gold tables to Parquet. Equal: the nine gold tables match.",
+        "",
+        "| posts | Spark read (s) | Spark silver (s) | Spark gold (s) | Spark total (s) | DuckDB total (s) | Spark / DuckDB | Spark s per 100k posts | equal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        s = r["spark"]
+        lines.append(
+            f"| {r['posts']:,} | {s['seconds'].get('ingest', 0):.1f} | {s['seconds'].get('silver', 0):.1f} | "
+            f"{s['seconds'].get('gold', 0):.1f} | {s['total']:.1f} | {r['duckdb']['total']:.1f} | "
+            f"{s['total'] / r['duckdb']['total']:.1f} | {s['total'] / r['posts'] * 100_000:.1f} | "
+            f"{'yes' if not r['differ'] else 'NO: ' + ', '.join(r['differ'])} |"
+        )
+    lines += ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py --sizes {args.sizes}`", ""]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    return 0 if all(not r["differ"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
