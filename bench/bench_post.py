@@ -1,7 +1,7 @@
 """Benchmark: events per second from a MariaDB source to a local HTTP sink, the emulator beside the original's way.
 
-Run on demand (`python bench/bench_post.py --db-url mysql+pymysql://root@127.0.0.1/pinterest_bench`), not by
-pytest; seed the source first (`pinterest-emulator seed-db --rows 1000000 --db-url ...`). A trivial Kafka REST
+Run on demand (`python bench/bench_post.py`, or `make bench`), not by pytest. The source is the MariaDB database
+`pinterest_bench` on 127.0.0.1 (or --db-url), seeded with 1,000,000 rows on the first run. A trivial Kafka REST
 sink runs as a child process (so it does not share the emulator's interpreter lock); in the same run it
 measures:
 - the original's way: per event, `SELECT * FROM <table> LIMIT n, 1` on each table and one POST per record on a
@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_JSON = "application/vnd.kafka.json.v2+json"
+DEFAULT_DB_URL = "mysql+pymysql://root@127.0.0.1:3306/pinterest_bench"
 
 SINK = """
 import json, sys
@@ -100,20 +101,44 @@ def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float)
     return events, time.monotonic() - started
 
 
+def ensure_source(db_url: str, rows: int) -> int:
+    """Seed the source (creating a MySQL database if needed) unless it already holds `rows` rows per table."""
+    from pinterest_emulator import db
+    from pinterest_emulator.seed import seed_database
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "mysql":
+        import pymysql
+
+        conn = pymysql.connect(host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
+                               password=url.password or "")
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{url.database}` CHARACTER SET utf8mb4")
+        conn.close()
+    engine = db.make_engine(db_url)
+    ready = len(db.existing_tables(engine)) == 3 and db.index_span(engine) == rows
+    engine.dispose()
+    if not ready:
+        print(f"seeding {rows:,} rows into {db_url} (once; later runs reuse them)", flush=True)
+        seed_database(db_url, rows=rows, seed=1, replace=True, progress=True)
+    return rows
+
+
 def main() -> int:
     """Run every scenario and write bench/results/post.md."""
-    from pinterest_emulator import db, sampling
+    from pinterest_emulator import sampling
     from pinterest_emulator.post import post_events
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db-url", required=True)
+    parser.add_argument("--db-url", default=os.environ.get("PINTEREST_BENCH_DB_URL", DEFAULT_DB_URL),
+                        help=f"source database (default $PINTEREST_BENCH_DB_URL or {DEFAULT_DB_URL})")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows the source must hold (seeded if not)")
     parser.add_argument("--seconds", type=float, default=30.0, help="time budget of each scenario")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "post.md"))
     args = parser.parse_args()
 
-    engine = db.make_engine(args.db_url)
-    rows = db.row_count(engine, "pin")
-    engine.dispose()
+    rows = ensure_source(args.db_url, args.rows)
     proc, sink = start_sink()
     results = []
     try:
