@@ -133,7 +133,7 @@ def _sink_module():
     return module
 
 
-def landing(raw: Path) -> None:
+def posts() -> dict[str, list]:
     """24 posts over 3 countries, 4 categories, 5 post years and 6 join years; a re-sent post; bad records."""
     pins, geos, users = [], [], []
     for i in range(24):
@@ -148,8 +148,13 @@ def landing(raw: Path) -> None:
     pins += [pins[3], "{not json", {**pins[5], "index": 99, "follower_count": "lots"}]
     geos += [geos[3], {"ind": "x", "timestamp": "2019-01-01 00:00:00"}]
     users += [{**users[2], "ind": 98, "age": "old"}]
+    return {"pin": pins, "geo": geos, "user": users}
+
+
+def landing(raw: Path) -> None:
+    """The posts as Kafka Connect's S3 sink lands them, 10 records a file."""
     sink_files = _sink_module().sink_files
-    for entity, records in (("pin", pins), ("geo", geos), ("user", users)):
+    for entity, records in posts().items():
         sink_files(raw, f"pinterest.{entity}", records, flush_size=10)
 
 

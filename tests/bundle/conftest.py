@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
-from bundle_support import REPO, landing, run_notebook
+from bundle_support import REPO, landing, posts, run_notebook
+
+# moto accepts any credentials and boto3 needs some. Set at import, before the shared Spark session starts, so
+# that Spark's Python workers (where the local Kinesis reader runs) inherit them (as tests/stream/conftest.py does).
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +38,44 @@ def monkeypatch_session():
     """A monkeypatch for session-scoped fixtures."""
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+@pytest.fixture(scope="session")
+def stream_runs(spark, tmp_path_factory, monkeypatch_session):
+    """The stream notebook and the command line (or, before it has `stream`, run_stream) on the same Kinesis streams."""
+    import boto3
+    from pinterest_emulator.gateway import start_moto, stop_moto
+    from pinterest_pipeline.cli import build_parser, main
+    from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
+
+    root = tmp_path_factory.mktemp("stream_notebook")
+    notebook_lake, cli_lake, prefix = root / "notebook_lake", root / "cli_lake", "nb"
+    endpoint = start_moto()
+    try:
+        client = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1")
+        for entity, records in posts().items():
+            client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=2)
+            client.get_waiter("stream_exists").wait(StreamName=f"{prefix}-{entity}", WaiterConfig={"Delay": 0.1})
+            entries = [{"Data": (r if isinstance(r, str) else json.dumps(r)).encode(), "PartitionKey": str(n)}
+                       for n, r in enumerate(records)]
+            assert client.put_records(StreamName=f"{prefix}-{entity}", Records=entries)["FailedRecordCount"] == 0
+        widgets = {"LAKE": notebook_lake, "KINESIS_ENDPOINT": endpoint, "STREAM_PREFIX": prefix, "AVAILABLE_NOW": "true"}
+        for name, value in widgets.items():
+            monkeypatch_session.setenv(f"PINTEREST_WIDGET_{name}", str(value))
+        shown = []
+        namespace = run_notebook(REPO / "notebooks" / "stream.py", {"spark": spark, "display": shown.append})
+        for name in widgets:
+            monkeypatch_session.delenv(f"PINTEREST_WIDGET_{name}")
+        commands = {n for a in build_parser()._actions if hasattr(a, "choices") and a.choices for n in a.choices}
+        if "stream" in commands:
+            argv = ["stream", "--lake", str(cli_lake), "--kinesis-endpoint", endpoint, "--stream-prefix", prefix,
+                    "--available-now"]
+            assert main(argv) == 0
+            reference = "command line"
+        else:
+            run_stream(spark, StreamConfig(str(cli_lake), endpoint, prefix, available_now=True))
+            reference = "run_stream"
+    finally:
+        stop_moto(endpoint)
+    return {"notebook_lake": notebook_lake, "cli_lake": cli_lake, "namespace": namespace, "shown": shown,
+            "reference": reference}

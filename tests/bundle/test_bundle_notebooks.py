@@ -70,3 +70,21 @@ def test_explore_notebook_prints_tables_and_text_charts_locally(spark, batch_run
     assert "Median followers by age group and join year (median_follower_count by age_group and post_year)" in out
     country = namespace["tables"]["most_followed_country"].first()
     assert country["country"] in out and str(country["follower_count"]) in out
+
+
+def test_stream_notebook_builds_the_same_tables_as_the_command_line(stream_runs):
+    notebook, reference = lake_tables(stream_runs["notebook_lake"]), lake_tables(stream_runs["cli_lake"])
+    assert {"stream/pin", "stream/geo", "stream/user"} <= set(reference)
+    assert sorted(notebook) == sorted(reference)
+    for name in reference:
+        assert notebook[name] == reference[name], f"{name} differs from the {stream_runs['reference']} run"
+    assert sorted(r["ind"] for r in reference["stream/pin"]) == list(range(24))
+
+
+def test_stream_notebook_reports_and_displays_its_run(stream_runs):
+    report = stream_runs["namespace"]["report"]
+    pins = report.entities["pin"]
+    assert (pins.read, pins.cleaned, pins.quarantined, pins.duplicates) == (27, 24, 2, 1)
+    (entities,) = stream_runs["shown"]
+    assert {r["entity"]: r["read"] for r in entities.collect()} == {"pin": 27, "geo": 26, "user": 25}
+    assert stream_runs["namespace"]["config"].available_now is True
