@@ -67,6 +67,9 @@ config = BatchConfig(
     catalog=widget("catalog") or None,
     schema=widget("schema") or None,
 )
+
+# COMMAND ----------
+
 report = run_batch(spark, config)
 print("\n".join(report.lines()))
 

@@ -71,6 +71,9 @@ config = StreamConfig(
     region=widget("region"),
     service_credential=widget("service_credential") or None,
 )
+
+# COMMAND ----------
+
 report = run_stream(spark, config)
 print("\n".join(report.lines()))
 

@@ -109,13 +109,13 @@ def test_batch_job_runs_daily_with_retries_and_a_timeout():
     assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
 
 
-def test_stream_job_is_continuous():
-    _, job = resources("jobs")["pinterest_stream"]
+def test_stream_job_is_continuous_and_runs_the_stream_notebook():
+    path, job = resources("jobs")["pinterest_stream"]
     assert job["continuous"]["pause_status"] == "UNPAUSED"
     assert "schedule" not in job and "trigger" not in job
     assert job["max_concurrent_runs"] == 1
     (task,) = job["tasks"]
-    assert task["python_wheel_task"]["parameters"][0] == "stream"
+    assert (REPO / path).parent.joinpath(task["notebook_task"]["notebook_path"]).resolve() == REPO / "notebooks" / "stream.py"
     assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
 
 
