@@ -31,21 +31,20 @@ WIDGETS = {
     "available_now": "false",
 }
 
-try:
-    dbutils  # noqa: F821 - defined by the Databricks runtime
-except NameError:
-
-    def widget(name: str) -> str:
-        """A widget's value outside Databricks: PINTEREST_WIDGET_<NAME>, else its default."""
-        return os.environ.get(f"PINTEREST_WIDGET_{name.upper()}", WIDGETS[name])
-
-else:
+# dbutils exists in the Databricks runtime only.
+if "dbutils" in globals():
     for _name, _default in WIDGETS.items():
         dbutils.widgets.text(_name, _default)  # noqa: F821
 
     def widget(name: str) -> str:
         """A widget's value."""
         return dbutils.widgets.get(name)  # noqa: F821
+
+else:
+
+    def widget(name: str) -> str:
+        """A widget's value outside Databricks: PINTEREST_WIDGET_<NAME>, else its default."""
+        return os.environ.get(f"PINTEREST_WIDGET_{name.upper()}", WIDGETS[name])
 
 
 if "spark" not in globals():

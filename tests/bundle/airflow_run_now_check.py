@@ -33,7 +33,7 @@ def serve(result_state: str) -> tuple[ThreadingHTTPServer, list]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             calls.append({"method": "GET", "path": url.path, "query": query,
@@ -48,7 +48,7 @@ def serve(result_state: str) -> tuple[ThreadingHTTPServer, list]:
             else:
                 self.send_error(404)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
             calls.append({"method": "POST", "path": self.path, "body": body})
             if self.path == "/api/2.2/jobs/run-now":

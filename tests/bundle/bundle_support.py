@@ -55,8 +55,8 @@ def variables(target: str) -> dict[str, str]:
     top = bundle_files()["databricks.yml"]
     values = {name: spec.get("default") for name, spec in top["variables"].items()}
     values.update((top["targets"][target] or {}).get("variables") or {})
-    for name in values:
-        if values[name] is None and f"var.{name}" in DEPLOY_TIME:
+    for name, value in list(values.items()):
+        if value is None and f"var.{name}" in DEPLOY_TIME:
             values[name] = DEPLOY_TIME[f"var.{name}"]
     missing = [name for name, value in values.items() if value is None]
     assert not missing, f"variables without a value in {target}: {missing}"
@@ -112,6 +112,7 @@ def run_tools_script(script: str, *args: str, env: dict | None = None, marker: s
         [str(tools_python()), str(Path(__file__).parent / script), *args],
         capture_output=True,
         text=True,
+        check=False,
         cwd=REPO,
         env={**os.environ, **(env or {})},
     )

@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-
 from bundle_support import REPO, landing, posts, run_notebook
 
 # moto accepts any credentials and boto3 needs some. Set at import, before the shared Spark session starts, so
@@ -45,6 +44,7 @@ def stream_runs(spark, tmp_path_factory, monkeypatch_session):
     """The stream notebook and the command line (or, before it has `stream`, run_stream) on the same Kinesis streams."""
     import boto3
     from pinterest_emulator.gateway import start_moto, stop_moto
+
     from pinterest_pipeline.cli import build_parser, main
     from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
 

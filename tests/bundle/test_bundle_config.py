@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import yaml
-
 from bundle_support import REFERENCE, REPO, VALIDATOR, bundle_files, resources, run_tools_script, variables
 
 ISSUE_VARIABLES = {"catalog", "schema", "raw_root", "stream_prefix", "region", "service_credential"}
@@ -19,7 +18,7 @@ def validate(root) -> subprocess.CompletedProcess:
     """Run the official validator (../shared/databricks/validate_bundle.py) on a bundle root."""
     if not VALIDATOR.exists():
         pytest.skip(f"bundle validator not found at {VALIDATOR} (it lives beside the repository, in ../shared)")
-    return subprocess.run([sys.executable, str(VALIDATOR), str(root)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, str(VALIDATOR), str(root)], capture_output=True, text=True, check=False)
 
 
 def test_bundle_is_valid_against_the_official_schema():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from bundle_support import REPO, resources, run_tools_script
 
 

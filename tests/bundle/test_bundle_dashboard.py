@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from bundle_support import REPO, resources
 
 DASHBOARD_FILE = REPO / "resources" / "insights.lvdash.json"
@@ -83,6 +82,7 @@ def test_layout_fits_the_grid_without_overlaps():
 def gold_views(spark, batch_runs):
     """The command line's gold tables as temporary views named as in the schema the dashboard reads."""
     from deltalake import DeltaTable
+
     from pinterest_pipeline.insights import INSIGHTS
 
     for name in INSIGHTS:

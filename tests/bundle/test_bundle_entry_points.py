@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import tomllib
 from pathlib import Path
 
 import pytest
-
+import tomllib
 from bundle_support import REPO, notebook_cells, resolve, resources
 
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]

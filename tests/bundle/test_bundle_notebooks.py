@@ -6,7 +6,6 @@ import ast
 import sys
 
 import pytest
-
 from bundle_support import CELL_SEPARATOR, REPO, lake_tables, notebook_cells, run_notebook
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
