@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 REAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "real"
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+# The machine's MariaDB (root, no password); the host and port can be pointed elsewhere for a one-off check.
+MYSQL = {"host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
+         "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")), "user": "root", "password": ""}
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,7 @@ def mysql_url():
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+        yield f"mysql+pymysql://root@{MYSQL['host']}:{MYSQL['port']}/{name}"
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
