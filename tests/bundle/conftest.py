@@ -41,18 +41,17 @@ def monkeypatch_session():
 
 @pytest.fixture(scope="session")
 def stream_runs(spark, tmp_path_factory, monkeypatch_session):
-    """The stream notebook and the command line (or, before it has `stream`, run_stream) on the same Kinesis streams."""
+    """The stream notebook and `pinterest-pipeline stream` on the same Kinesis streams (moto), into two lakes."""
     import boto3
     from pinterest_emulator.gateway import start_moto, stop_moto
 
-    from pinterest_pipeline.cli import build_parser, main
-    from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
+    from pinterest_pipeline.cli import main
 
     root = tmp_path_factory.mktemp("stream_notebook")
     notebook_lake, cli_lake, prefix = root / "notebook_lake", root / "cli_lake", "nb"
     endpoint = start_moto()
+    client = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1")
     try:
-        client = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1")
         for entity, records in posts().items():
             client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=2)
             client.get_waiter("stream_exists").wait(StreamName=f"{prefix}-{entity}", WaiterConfig={"Delay": 0.1})
@@ -66,16 +65,13 @@ def stream_runs(spark, tmp_path_factory, monkeypatch_session):
         namespace = run_notebook(REPO / "notebooks" / "stream.py", {"spark": spark, "display": shown.append})
         for name in widgets:
             monkeypatch_session.delenv(f"PINTEREST_WIDGET_{name}")
-        commands = {n for a in build_parser()._actions if hasattr(a, "choices") and a.choices for n in a.choices}
-        if "stream" in commands:
-            argv = ["stream", "--lake", str(cli_lake), "--kinesis-endpoint", endpoint, "--stream-prefix", prefix,
-                    "--available-now"]
-            assert main(argv) == 0
-            reference = "command line"
-        else:
-            run_stream(spark, StreamConfig(str(cli_lake), endpoint, prefix, available_now=True))
-            reference = "run_stream"
+        argv = ["stream", "--lake", str(cli_lake), "--kinesis-endpoint", endpoint, "--stream-prefix", prefix,
+                "--available-now"]
+        assert main(argv) == 0
     finally:
+        # moto's state is shared by every server in the process: leave no streams behind for other tests.
+        for entity in posts():
+            if f"{prefix}-{entity}" in client.list_streams()["StreamNames"]:
+                client.delete_stream(StreamName=f"{prefix}-{entity}", EnforceConsumerDeletion=True)
         stop_moto(endpoint)
-    return {"notebook_lake": notebook_lake, "cli_lake": cli_lake, "namespace": namespace, "shown": shown,
-            "reference": reference}
+    return {"notebook_lake": notebook_lake, "cli_lake": cli_lake, "namespace": namespace, "shown": shown}

@@ -135,3 +135,13 @@ def test_no_secrets_in_bundle_notebooks_or_dags():
     # The checks do find what they look for.
     assert SECRET_PATTERNS["AWS access key"].search("key AKIAIOSFODNN7EXAMPLE")
     assert SECRET_PATTERNS["secret assignment"].search("password: hunter2hunter2")
+
+
+def test_deploy_never_uploads_local_virtualenvs_or_lakes():
+    import fnmatch
+
+    excluded = bundle_files()["databricks.yml"]["sync"]["exclude"]
+    for path in (".venv/bin/python", ".venv-airflow/lib/python3.11/site-packages/airflow/__init__.py",
+                 ".pinterest/lake/gold/x/_delta_log/0.json"):
+        assert any(fnmatch.fnmatch(path, pattern) for pattern in excluded), path
+    assert not any(fnmatch.fnmatch("notebooks/batch.py", pattern) for pattern in excluded)

@@ -76,7 +76,7 @@ def test_stream_notebook_builds_the_same_tables_as_the_command_line(stream_runs)
     assert {"stream/pin", "stream/geo", "stream/user"} <= set(reference)
     assert sorted(notebook) == sorted(reference)
     for name in reference:
-        assert notebook[name] == reference[name], f"{name} differs from the {stream_runs['reference']} run"
+        assert notebook[name] == reference[name], name
     assert sorted(r["ind"] for r in reference["stream/pin"]) == list(range(24))
 
 
