@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the seed-db options."""
     parser.add_argument("--db-url", default=DEFAULT_DB_URL,
                         help=f"SQLAlchemy URL, e.g. mysql+pymysql://root@127.0.0.1/test (default {DEFAULT_DB_URL})")
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help=f"rows per table (default {DEFAULT_ROWS})")
+    parser.add_argument("--rows", type=int, help=f"rows per table (default {DEFAULT_ROWS})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (same seed, same rows)")
     parser.add_argument("--from-real", metavar="DIR",
                         help="load the real files of DIR (../shared/real) instead of synthetic rows; the post "
@@ -37,14 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true", help="drop the three tables first if they exist")
 
 
-def seed_database(db_url: str = DEFAULT_DB_URL, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED,
+def seed_database(db_url: str = DEFAULT_DB_URL, rows: int | None = None, seed: int = DEFAULT_SEED,
                   from_real: str | None = None, replace: bool = False, progress: bool | None = None) -> SeedReport:
     """Create pinterest_data, geolocation_data and user_data in db_url and fill them; returns a SeedReport."""
     from tqdm import tqdm
 
     from pinterest_emulator import db, synth
 
-    if from_real is None and rows < 1:
+    if from_real is not None and rows is not None:
+        raise EmulatorError("--rows does not go with --from-real (the real tables have their own row count)")
+    rows = DEFAULT_ROWS if rows is None else rows
+    if rows < 1:
         raise EmulatorError(f"--rows must be at least 1, got {rows}")
     started = time.monotonic()
     filled = 0

@@ -110,6 +110,7 @@ def test_cli_seeds_and_reports(sqlite_url, capsys):
     (["--db-url", "postgresql+nosuchdriver://x/y"], "no driver"),
     (["--db-url", "mysql+pymysql://root@127.0.0.1:1/x"], "cannot open"),
     (["--from-real", "/nonexistent/folder"], "lacks geolocation_data.csv"),
+    (["--from-real", "/nonexistent/folder", "--rows", "5"], "--rows does not go with --from-real"),
 ])
 def test_cli_bad_input_is_one_line_and_non_zero(sqlite_url, capsys, argv, message):
     full = ["seed-db", "--db-url", sqlite_url, *argv] if "--db-url" not in argv else ["seed-db", *argv]
