@@ -19,7 +19,7 @@ REQUIREMENTS=(
 STAMP="$VENV/.installed"
 WANT="$(printf '%s\n' "${REQUIREMENTS[@]}")"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && "$VENV/bin/python" -c "import importlib.util as u, sys; sys.exit(not all(map(u.find_spec, ('airflow.providers.databricks', 'databricks.bundles'))))" 2>/dev/null; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && "$VENV/bin/python" -c "from importlib.metadata import version as v; [v(p) for p in ('apache-airflow', 'apache-airflow-providers-databricks', 'databricks-bundles')]" 2>/dev/null; then
     exit 0
 fi
 test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
