@@ -91,3 +91,15 @@ def test_mwaa_requirements_name_the_provider_the_dag_imports():
     (constraint,) = [line for line in lines if line.startswith("--constraint")]
     assert "/constraints-3." in constraint  # an Airflow 3 environment, as the DAG's airflow.sdk import needs
     assert "from airflow.providers.databricks." in (REPO / "dags" / "pinterest_batch.py").read_text()
+
+
+def test_a_missing_airflow_venv_skips_unless_required(tmp_path, monkeypatch):
+    import bundle_support
+
+    monkeypatch.setattr(bundle_support, "TOOLS_VENV", tmp_path / "no-venv")
+    monkeypatch.delenv("PINTEREST_REQUIRE_AIRFLOW", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="setup_airflow_venv.sh"):
+        bundle_support.tools_python()
+    monkeypatch.setenv("PINTEREST_REQUIRE_AIRFLOW", "1")
+    with pytest.raises(pytest.fail.Exception, match="PINTEREST_REQUIRE_AIRFLOW=1"):
+        bundle_support.tools_python()
