@@ -17,9 +17,9 @@ initialPosition (trim_horizon or latest; default trim_horizon), maxRecordsPerTri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timezone
-from typing import Iterator
 
 from pyspark.sql import types as T
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
@@ -53,7 +53,7 @@ class KinesisOptions:
     max_records_per_fetch: int = MAX_FETCH
 
     @classmethod
-    def parse(cls, options: dict) -> "KinesisOptions":
+    def parse(cls, options: dict) -> KinesisOptions:
         """Options from a data source's option map."""
         opts = {k.lower(): v for k, v in options.items()}
         stream = opts.get("streamname")

@@ -58,7 +58,7 @@ def _merge_spark(store: TableStore, df: DataFrame, name: str, keys: list[str], t
     before = store.version(name)
     view = f"_merge_source_{abs(hash((name, txn.app_id, txn.version)))}"
     df.createOrReplaceTempView(view)
-    target = store._ref(name)  # noqa: SLF001 - the store knows how the table is named (path or Unity Catalog)
+    target = store._ref(name)
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     matched = "WHEN MATCHED THEN UPDATE SET * " if update else ""
     spark.conf.set("spark.databricks.delta.write.txnAppId", txn.app_id)

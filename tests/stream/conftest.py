@@ -7,7 +7,6 @@ import os
 
 import boto3
 import pytest
-
 from pinterest_emulator.gateway import start_moto, stop_moto
 
 _names = itertools.count()

@@ -44,7 +44,7 @@ def test_rows_have_the_databricks_columns_and_offsets_move_per_shard(kinesis, ki
     assert all(state == {"seq": None, "done": False} for state in start.values()) and len(start) == 2
     end, rows = batch(r, start)
     assert indexes(rows) == list(range(10))
-    key, data, name, shard, seq, arrived = rows[0]
+    key, data, name, shard, _seq, arrived = rows[0]
     assert (key, name, json.loads(data)["index"]) == (str(json.loads(data)["index"]), stream, int(key))
     assert shard in end and arrived.tzinfo is not None
     for shard_id, state in end.items():

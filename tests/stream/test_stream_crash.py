@@ -66,7 +66,7 @@ def test_sigkill_mid_run_then_restart_is_exactly_once(spark, tmp_path, kinesis_e
 
     send(client, prefix, list(range(31, 41)) + [1, 35])
     second = stream_command(lake, kinesis_endpoint, prefix)
-    out, err = second.communicate()
+    _out, err = second.communicate()
     assert second.returncode == 0, err
 
     for entity in ENTITIES:
@@ -75,7 +75,7 @@ def test_sigkill_mid_run_then_restart_is_exactly_once(spark, tmp_path, kinesis_e
         reasons = [r["reason"] for r in rows(lake, f"stream_quarantine/{entity}")]
         assert len(reasons) == len(POISON[entity]), entity
     pins = spark.createDataFrame(rows(lake, "stream/pin"))
-    naive = lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v  # noqa: E731
+    naive = lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v
     for name, metric in METRICS.items():
         expected = metric(pins, Windows())
         got = sorted(tuple(naive(r[c]) for c in expected.columns) for r in rows(lake, f"stream/metrics/{name}"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from deltalake import DeltaTable
-from pyspark.sql import functions as F
 
 from pinterest_pipeline.errors import ConfigError, InputError
 from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
@@ -102,7 +101,7 @@ def test_metrics_equal_a_recomputation_from_the_stream_table(spark, runs):
         got = rows(runs["lake"], f"stream/metrics/{name}")
         columns = metric(pins, Windows()).columns
         # Delta hands timestamps back in UTC; Spark's collect gives them naive, in the session's UTC.
-        naive = lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v  # noqa: E731
+        naive = lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v
         assert sorted(tuple(naive(r[c]) for c in columns) for r in got) == expected, name
     total = sum(r["category_count"] for r in rows(runs["lake"], "stream/metrics/category_popularity"))
     assert total == 40

@@ -33,6 +33,7 @@ from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
 from pinterest_pipeline.refine import quarantine_rows, validate
 from pinterest_pipeline.schemas import ENTITIES, ENTITY
 from pinterest_pipeline.session import on_databricks
+from pinterest_pipeline.upserts import merge_rows
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _INTERVAL = re.compile(r"^\d+ (second|minute|hour)s?$")
@@ -50,7 +51,7 @@ class StreamConfig:
     trigger_interval: str = "5 seconds"
     max_records_per_trigger: int | None = None
     watermark: str = "10 minutes"
-    windows: Windows = Windows()
+    windows: Windows = field(default_factory=Windows)
     service_credential: str | None = None  # Databricks: a Unity Catalog service credential's name
     role_arn: str | None = None  # Databricks: a role to assume (the instance profile's when neither is set)
 
@@ -187,8 +188,6 @@ def _entity_batch(store: TableStore, query: str, entity: str, counts: StreamCoun
             validated = validate(records, entity).persist(StorageLevel.MEMORY_AND_DISK)
             txn = Txn(query, batch_id)
             quarantined = store.append(quarantine_rows(validated, F.col("source")), f"stream_quarantine/{entity}", txn)
-            from pinterest_pipeline.upserts import merge_rows
-
             cleaned = merge_rows(store, clean_stream_rows(validated, entity), f"stream/{entity}", ["ind"], txn, update=False)
             read = records.count()
             with lock:
@@ -205,8 +204,6 @@ def _entity_batch(store: TableStore, query: str, entity: str, counts: StreamCoun
 
 def _metric_batch(store: TableStore, query: str, name: str, report: StreamReport, lock: threading.Lock):
     def write_batch(batch: DataFrame, batch_id: int) -> None:
-        from pinterest_pipeline.upserts import merge_rows
-
         rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             if merge_rows(store, rows, f"stream/metrics/{name}", METRIC_KEYS[name], Txn(query, batch_id), update=True) is not None:
