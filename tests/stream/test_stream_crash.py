@@ -10,6 +10,8 @@ import time
 
 import boto3
 from deltalake import DeltaTable
+from pinterest_emulator.gateway import Gateway
+from pinterest_emulator.targets import KinesisProxyTarget
 
 from pinterest_pipeline.metrics import METRICS, Windows
 
@@ -64,7 +66,12 @@ def test_sigkill_mid_run_then_restart_is_exactly_once(spark, tmp_path, kinesis_e
     assert (lake / "stream" / "pin" / "_delta_log").is_dir()  # the pin query had committed its batch
     assert not (lake / "stream" / "user").exists()  # the user query had not started: the run was cut short
 
-    send(client, prefix, list(range(31, 41)) + [1, 35])
+    # The rest arrives the way the emulator posts it: through the local gateway's Kinesis proxy.
+    with Gateway(tmp_path / "raw", kinesis_endpoint=kinesis_endpoint) as gateway:
+        target = KinesisProxyTarget(gateway.url, stream_prefix=prefix)
+        for entity, records in posts(list(range(31, 41)) + [1, 35]).items():
+            target.deliver(entity, records)
+        target.close()
     second = stream_command(lake, kinesis_endpoint, prefix)
     _out, err = second.communicate()
     assert second.returncode == 0, err
