@@ -279,6 +279,11 @@ def run_stream(spark: SparkSession, config: StreamConfig, store: TableStore | No
         for query, writer in starts:
             replay = config.available_now and has_uncommitted_batch(table_path(config.lake, f"_checkpoints/{query}"))
             queries.append(_start(writer(), config, query))
+            if not config.available_now:
+                # Start the next query once this one has run a trigger: each query starts a Python worker for
+                # its source, and many starting at once on a busy machine time out connecting back to Spark.
+                while queries[-1].isActive and queries[-1].lastProgress is None:
+                    queries[-1].awaitTermination(0.2)
             if config.available_now:
                 # One catch-up query at a time: each starts Python workers, which a busy machine starts slowly.
                 queries[-1].awaitTermination()
