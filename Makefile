@@ -29,7 +29,9 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/pinterest-pipeline demo --events $(EVENTS)
 
+# Airflow lives in its own virtual environment (.venv-airflow); the DAG tests load the DAG there.
 test: setup
+	dags/setup_airflow_venv.sh
 	$(PY) -m pytest tests
 
 bench: setup

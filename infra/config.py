@@ -62,7 +62,7 @@ class Deployment:
     # MWAA
     mwaa_subnet_ids: tuple[str, ...] = ()
     mwaa_environment_class: str = "mw1.small"
-    airflow_version: str = "2.10.3"
+    airflow_version: str = "3.0.6"  # the DAG uses airflow.sdk (Airflow 3)
     # Polling of slow resources (MSK ~25 min, MWAA ~30 min); tests set the interval to 0.
     poll_interval_s: float = 30.0
     wait_timeout_s: float = 3600.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import uuid
 
 import pytest
 from pinterest_emulator import db
@@ -131,14 +132,16 @@ def test_kinesis_direct_puts_records_into_kinesis(seeded_sqlite, monkeypatch):
     try:
         endpoint = f"http://127.0.0.1:{server._server.server_port}"
         client = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1")
+        # moto's servers in one process share one in-memory account: a prefix of its own keeps this test apart.
+        prefix = f"post-{uuid.uuid4().hex[:8]}"
         for entity in ENTITIES:
-            client.create_stream(StreamName=f"pinterest-{entity}", ShardCount=1)
+            client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=1)
         report = post_events("kinesis-direct", seeded_sqlite, sampling="uniform", seed=5, count=30, batch_size=10,
-                             kinesis_endpoint=endpoint, progress=False)
+                             kinesis_endpoint=endpoint, stream_prefix=prefix, progress=False)
         assert report.ok and report.acknowledged == 90
         expected = db_records(seeded_sqlite, first_uniform(11154, 5, 30))
         for entity in ENTITIES:
-            stream = f"pinterest-{entity}"
+            stream = f"{prefix}-{entity}"
             shard = client.describe_stream(StreamName=stream)["StreamDescription"]["Shards"][0]["ShardId"]
             iterator = client.get_shard_iterator(StreamName=stream, ShardId=shard,
                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]

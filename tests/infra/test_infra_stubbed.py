@@ -223,7 +223,7 @@ def test_mwaa_environment_with_versioned_dag_bucket(moto_endpoint, stubs, tmp_pa
         "Name": f"{name}-airflow", "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{name}-mwaa",
         "SourceBucketArn": f"arn:aws:s3:::airflow-{name}-{ACCOUNT}", "DagS3Path": "dags",
         "NetworkConfiguration": {"SubnetIds": subnets, "SecurityGroupIds": [ANY]},
-        "EnvironmentClass": "mw1.small", "MaxWorkers": 1, "MinWorkers": 1, "AirflowVersion": "2.10.3",
+        "EnvironmentClass": "mw1.small", "MaxWorkers": 1, "MinWorkers": 1, "AirflowVersion": "3.0.6",
         "WebserverAccessMode": "PUBLIC_ONLY", "Tags": {"deployment": name, "project": "pinterest-pipeline"}})
     for status in ("CREATING", "AVAILABLE", "AVAILABLE"):
         _environment(mwaa, name, status)
