@@ -20,6 +20,8 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.abspath(os.path.join(os.getcwd(), "..", "src")))
 
+from pinterest_pipeline.notebook import notebook_context  # noqa: E402
+
 WIDGETS = {
     "raw_root": ".pinterest/raw",
     "lake": ".pinterest/lake",
@@ -28,32 +30,7 @@ WIDGETS = {
     "schema": "",
 }
 
-# dbutils exists in the Databricks runtime only.
-if "dbutils" in globals():
-    for _name, _default in WIDGETS.items():
-        dbutils.widgets.text(_name, _default)  # noqa: F821
-
-    def widget(name: str) -> str:
-        """A widget's value."""
-        return dbutils.widgets.get(name)  # noqa: F821
-
-else:
-
-    def widget(name: str) -> str:
-        """A widget's value outside Databricks: PINTEREST_WIDGET_<NAME>, else its default."""
-        return os.environ.get(f"PINTEREST_WIDGET_{name.upper()}", WIDGETS[name])
-
-
-if "spark" not in globals():
-    from pinterest_pipeline.session import get_spark
-
-    spark = get_spark("pinterest-batch-notebook")
-
-if "display" not in globals():
-
-    def display(df) -> None:
-        """Print a Spark DataFrame as a table (Databricks renders it instead)."""
-        print(df.toPandas().to_string(index=False))
+widget, spark, display = notebook_context(globals(), WIDGETS, "pinterest-batch-notebook")
 
 # COMMAND ----------
 
