@@ -1,0 +1,25 @@
+"""`pinterest-pipeline stream`: one-line errors and an exit code before anything is written."""
+
+from __future__ import annotations
+
+from pinterest_pipeline.cli import main
+
+
+def test_bad_prefix_is_a_configuration_error(tmp_path, capsys):
+    assert main(["stream", "--lake", str(tmp_path / "lake"), "--stream-prefix", "a b"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pinterest-pipeline stream: invalid stream prefix") and "\n" not in err
+    assert not (tmp_path / "lake").exists()
+
+
+def test_missing_streams_fail_before_spark_starts(tmp_path, capsys, kinesis_endpoint):
+    code = main(["stream", "--lake", str(tmp_path / "lake"), "--kinesis-endpoint", kinesis_endpoint,
+                 "--stream-prefix", "nowhere", "--available-now"])
+    assert code == 3
+    assert capsys.readouterr().err.strip() == "pinterest-pipeline stream: Kinesis stream 'nowhere-pin' not found"
+    assert not (tmp_path / "lake").exists()
+
+
+def test_endpoint_must_be_a_url(tmp_path, capsys):
+    assert main(["stream", "--lake", str(tmp_path / "lake"), "--kinesis-endpoint", "localhost:4566"]) == 2
+    assert "the Kinesis endpoint must be an http(s) URL" in capsys.readouterr().err
