@@ -17,6 +17,10 @@ def spark():
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PINTEREST_SPARK_MASTER", "local[2]")
+    # moto accepts any credentials and boto3 needs some; Spark's Python workers inherit them from here.
+    from pinterest_pipeline.demo import use_embedded_aws_credentials
+
+    use_embedded_aws_credentials()
     from pinterest_pipeline.session import get_spark
 
     session = get_spark("pinterest-tests")

@@ -46,10 +46,11 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pinterest_pipeline.demo import DemoConfig, run_demo
+    from pinterest_pipeline.demo import DemoConfig, run_demo, use_embedded_aws_credentials
     from pinterest_pipeline.session import get_spark
 
     config = DemoConfig(home=Path(args.home), events=args.events)
+    use_embedded_aws_credentials()
     run_demo(get_spark("pinterest-demo"), config)
     return 0
 

@@ -2,14 +2,16 @@
 
 Seeds a SQLite source database (once), starts moto's Kinesis server and the local gateway on 127.0.0.1, posts
 the same events both ways (Kafka REST proxy -> sink files, and the Kinesis proxy), stops the gateway (which
-finishes its open sink files), runs the batch job on the sink files, prints the insights and writes an HTML
-report. Everything lives under `<home>`; a second run reuses the database and the lake and stays correct.
+finishes its open sink files), runs the batch job on the sink files and the streaming job (available-now) on the
+streams, prints the insights and stream metrics and writes an HTML report. Everything lives under `<home>`; a
+second run reuses the database and the lake and stays correct.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +65,7 @@ class DemoResult:
 
     posted: dict[str, int] = field(default_factory=dict)
     batch_lines: list[str] = field(default_factory=list)
+    stream_lines: list[str] = field(default_factory=list)
     gold: dict[str, list[dict]] = field(default_factory=dict)
     accounting: list[dict] = field(default_factory=list)
     metrics: dict[str, list[dict]] = field(default_factory=dict)
@@ -100,6 +103,35 @@ def _create_streams(gateway_url: str) -> None:
             raise PipelineError(f"could not create stream {name}: {response.status_code} {response.text[:200]}")
 
 
+def use_embedded_aws_credentials() -> None:
+    """Give boto3 placeholder credentials for the embedded moto server (it accepts any); real ones are kept.
+
+    Call before the Spark session starts: the Kinesis source's Python workers inherit the environment then.
+    """
+    import os
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "embedded-moto")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "embedded-moto")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def _fresh_kinesis(endpoint: str) -> None:
+    """Empty the embedded Kinesis: moto's servers in one process share one account, and this demo owns it."""
+    import requests
+
+    requests.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
+
+
+def _forget_stream_positions(lake: Path) -> None:
+    """Drop the streaming checkpoints: the embedded Kinesis is new each run, its sequence numbers start again.
+
+    The stream tables keep one row per ind, so the posts read again are not written twice.
+    """
+    for checkpoint in (lake / "_checkpoints").glob("*"):
+        if checkpoint.name.startswith(("stream_", "metrics_")):
+            shutil.rmtree(checkpoint)
+
+
 def _rows(df) -> list[dict]:
     return [row.asDict(recursive=True) for row in df.collect()]
 
@@ -112,14 +144,18 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
     from pinterest_pipeline import report
     from pinterest_pipeline.insights import INSIGHTS
     from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+    from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
     from pinterest_pipeline.lake import DeltaRsStore
+    from pinterest_pipeline.metrics import METRICS
 
+    use_embedded_aws_credentials()
     result = DemoResult()
     config.home.mkdir(parents=True, exist_ok=True)
     out(_seed(config))
     with ExitStack() as stack:
         kinesis = start_moto()
         stack.callback(stop_moto, kinesis)
+        _fresh_kinesis(kinesis)
         with Gateway(config.raw_root, kinesis_endpoint=kinesis, topic_prefix=PREFIX) as gateway:
             out(f"gateway on {gateway.url}, Kinesis endpoint {kinesis}")
             _create_streams(gateway.url)
@@ -130,6 +166,11 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
         batch = run_batch(spark, BatchConfig(str(config.raw_root), str(config.lake), PREFIX))
         result.batch_lines = batch.lines()
         out("\n".join(["batch:"] + result.batch_lines))
+        _forget_stream_positions(config.lake)
+        stream = run_stream(spark, StreamConfig(str(config.lake), kinesis_endpoint=kinesis, stream_prefix=PREFIX,
+                                                available_now=True))
+        result.stream_lines = stream.lines()
+        out("\n".join(["stream:"] + result.stream_lines))
 
     store = DeltaRsStore(spark, str(config.lake))
     for name in INSIGHTS:
@@ -139,8 +180,13 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
         silver = store.row_count(f"silver/{entity}")
         quarantined = store.row_count(f"quarantine/{entity}")
         result.accounting.append({"entity": entity, "records in": bronze, "cleaned": silver,
-                                  "quarantined": quarantined, "duplicates": bronze - silver - quarantined})
+                                  "quarantined": quarantined, "duplicates": bronze - silver - quarantined,
+                                  "stream rows": store.row_count(f"stream/{entity}")})
+    for name in METRICS:
+        table = f"stream/metrics/{name}"
+        result.metrics[name] = _rows(store.read(table).orderBy("window_start", ascending=False).limit(20)) if store.exists(table) else []
     _print_insights(result.gold, out)
+    _print_insights(result.metrics, out)
     facts = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source database": config.db_url,

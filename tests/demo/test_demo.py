@@ -28,6 +28,8 @@ def test_every_table_exists(demo):
     home = demo[0]
     expected = [f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ("pin", "geo", "user")]
     expected += [f"gold/{name}" for name in INSIGHTS]
+    expected += [f"stream/{e}" for e in ("pin", "geo", "user")]
+    expected += [f"stream/metrics/{name}" for name in ("profile_popularity", "category_popularity")]
     for name in expected:
         assert DeltaTable.is_deltatable(str(home / "lake" / name)), name
 
@@ -71,3 +73,20 @@ def test_report_renders_in_headless_chromium(demo):
     for name in INSIGHTS:
         assert name in page.chart_ids, name
     assert page.title == "Pinterest pipeline report"
+
+
+def inds(home: Path, name: str) -> list[int]:
+    return sorted(DeltaTable(str(home / "lake" / name)).to_pyarrow_dataset().to_table(columns=["ind"]).column("ind").to_pylist())
+
+
+def test_stream_tables_hold_the_same_posts_as_silver(demo):
+    home = demo[0]
+    for entity in ("pin", "geo", "user"):
+        assert inds(home, f"stream/{entity}") == inds(home, f"silver/{entity}"), entity
+
+
+def test_stream_metrics_are_reported(demo):
+    _, first, second, _ = demo
+    for result in (first, second):
+        assert result.metrics["category_popularity"] and result.metrics["profile_popularity"]
+    assert "stream rows" in first.accounting[0]
