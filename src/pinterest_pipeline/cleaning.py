@@ -55,8 +55,11 @@ def user_violation() -> Column:
     )
 
 
-def clean_pin(df: DataFrame) -> DataFrame:
-    """Raw pins to the silver contract: placeholders to null, follower_count to int, save_location to a path."""
+def clean_pin(df: DataFrame, *passthrough: str) -> DataFrame:
+    """Raw pins to the silver contract: placeholders to null, follower_count to int, save_location to a path.
+
+    `passthrough` names columns (an arrival time, say) kept unchanged after the contract columns.
+    """
     text = lambda name: null_if_placeholder(F.col(name))  # noqa: E731
     trimmed = lambda name: null_if_placeholder(F.trim(F.col(name)))  # noqa: E731
     return df.select(
@@ -72,26 +75,29 @@ def clean_pin(df: DataFrame) -> DataFrame:
         text("image_src").alias("image_src"),
         save_location_path(F.col("save_location")).alias("save_location"),
         F.col("category"),
+        *passthrough,
     )
 
 
-def clean_geo(df: DataFrame) -> DataFrame:
+def clean_geo(df: DataFrame, *passthrough: str) -> DataFrame:
     """Raw geolocations to the silver contract: coordinates as an array, timestamp as a timestamp."""
     return df.select(
         F.col("ind").cast("long").alias("ind"),
         F.col("country"),
         F.array(F.col("latitude").cast("double"), F.col("longitude").cast("double")).alias("coordinates"),
         parse_timestamp(F.col("timestamp")).alias("timestamp"),
+        *passthrough,
     )
 
 
-def clean_user(df: DataFrame) -> DataFrame:
+def clean_user(df: DataFrame, *passthrough: str) -> DataFrame:
     """Raw users to the silver contract: one user_name, date_joined as a timestamp."""
     return df.select(
         F.col("ind").cast("long").alias("ind"),
         full_name(F.col("first_name"), F.col("last_name")).alias("user_name"),
         F.col("age").cast("int"),
         parse_timestamp(F.col("date_joined")).alias("date_joined"),
+        *passthrough,
     )
 
 
@@ -101,6 +107,6 @@ def keep_first(df: DataFrame, key: str, order_by: list[Column]) -> DataFrame:
     return df.withColumn("_rank", F.row_number().over(first)).where(F.col("_rank") == 1).drop("_rank")
 
 
-CLEANERS: dict[str, Callable[[DataFrame], DataFrame]] = {"pin": clean_pin, "geo": clean_geo, "user": clean_user}
+CLEANERS: dict[str, Callable[..., DataFrame]] = {"pin": clean_pin, "geo": clean_geo, "user": clean_user}
 VIOLATIONS: dict[str, Callable[[], Column]] = {"pin": pin_violation, "geo": geo_violation, "user": user_violation}
 SILVER_SCHEMAS = {"pin": SILVER_PIN_SCHEMA, "geo": SILVER_GEO_SCHEMA, "user": SILVER_USER_SCHEMA}

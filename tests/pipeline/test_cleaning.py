@@ -110,3 +110,11 @@ def test_keep_first_keeps_one_row_per_key(spark):
     kept = keep_first(df, "ind", [F.col("pos")])
     expected = spark.createDataFrame([(1, "a", 1), (2, "d", 3)], "ind long, v string, pos int")
     assert_df_equality(kept, expected, ignore_row_order=True)
+
+
+def test_passthrough_columns_follow_the_contract_columns(spark):
+    raw = spark.createDataFrame([(1, "Abigail", "Ali", 20, "2015-10-24 11:23:51", "kept")],
+                                "ind long, first_name string, last_name string, age int, date_joined string, arrived_at string")
+    cleaned = clean_user(raw, "arrived_at")
+    assert cleaned.columns == ["ind", "user_name", "age", "date_joined", "arrived_at"]
+    assert cleaned.first().arrived_at == "kept"

@@ -177,8 +177,7 @@ def clean_stream_rows(validated: DataFrame, entity: str) -> DataFrame:
     """Accepted records cleaned to the silver columns plus `arrived_at`, one row per ind (the first to arrive)."""
     id_field = ENTITY[entity].id_field
     firsts = keep_first(validated.where(F.col("reason").isNull()), id_field, _arrival_order())
-    arrivals = firsts.select(F.col(id_field).cast("long").alias("ind"), F.col(EVENT_TIME))
-    return CLEANERS[entity](firsts).join(arrivals, on="ind", how="inner")
+    return CLEANERS[entity](firsts, EVENT_TIME)
 
 
 def _entity_batch(store: TableStore, query: str, entity: str, counts: StreamCounts, lock: threading.Lock):
@@ -219,11 +218,9 @@ def _metric_batch(store: TableStore, query: str, name: str, report: StreamReport
 def metric_input(kinesis: DataFrame, watermark: str) -> DataFrame:
     """Cleaned pins with their arrival time, watermarked and de-duplicated by ind (a re-sent post counts once)."""
     accepted = validate(as_records(kinesis), "pin").where(F.col("reason").isNull())
-    # clean_pin ends with a select that fixes the silver columns, so the metric columns are taken from it by
-    # name and the arrival time is carried beside them in a struct that passes through unchanged.
-    cleaned = CLEANERS["pin"](accepted.withColumn("unique_id", F.struct(F.col("unique_id"), F.col(EVENT_TIME))))
+    cleaned = CLEANERS["pin"](accepted, EVENT_TIME)
     return (
-        cleaned.select("ind", "poster_name", "follower_count", "category", F.col("unique_id")[EVENT_TIME].alias(EVENT_TIME))
+        cleaned.select("ind", "poster_name", "follower_count", "category", EVENT_TIME)
         .withWatermark(EVENT_TIME, watermark)
         # Exact de-duplication keeps one state entry per post for good: the metrics then equal a recomputation
         # from stream/pin. dropDuplicatesWithinWatermark would bound the state at the price of that equality.
