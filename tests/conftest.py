@@ -1,14 +1,43 @@
-"""Shared fixtures: one local Spark session for the whole test run (it takes seconds to start)."""
+"""Shared fixtures: one local Spark session for the whole test run (it takes seconds to start), the local
+MariaDB, the real data."""
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real"
+
+# The machine's MariaDB (root, no password); the host and port can be pointed elsewhere for a one-off check.
+MYSQL = {"host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
+         "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")), "user": "root", "password": ""}
+
+
+@pytest.fixture(scope="session")
+def mysql_url():
+    """A fresh, uniquely named MariaDB/MySQL database for the session (dropped after); skips if no server."""
+    import pymysql
+
+    try:
+        conn = pymysql.connect(connect_timeout=3, **MYSQL)
+    except pymysql.err.OperationalError as exc:
+        message = f"no MySQL/MariaDB at {MYSQL['host']}:{MYSQL['port']} ({exc})"
+        if os.environ.get("PINTEREST_REQUIRE_MYSQL") == "1":
+            pytest.fail(message + " and PINTEREST_REQUIRE_MYSQL=1")
+        pytest.skip(message)
+    name = f"pinterest_test_{uuid.uuid4().hex[:10]}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield f"mysql+pymysql://root@{MYSQL['host']}:{MYSQL['port']}/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
 
 
 @pytest.fixture(scope="session")

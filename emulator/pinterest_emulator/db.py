@@ -11,6 +11,9 @@ import functools
 from pathlib import Path
 
 DEFAULT_DB_URL = "sqlite:///.pinterest/source.db"
+# A read that loses its connection (server restarted, connection killed, network cut) is retried on a new one.
+DB_ATTEMPTS = 5
+DB_BACKOFF = 0.2  # seconds before the first retry, doubling (at most 2 s)
 TABLE_NAMES = {"pin": "pinterest_data", "geo": "geolocation_data", "user": "user_data"}
 KEY_COLUMNS = {"pin": "index", "geo": "ind", "user": "ind"}
 
@@ -62,7 +65,8 @@ def make_engine(db_url: str):
     if url.get_backend_name() == "mysql" and "charset" not in url.query:
         url = url.update_query_dict({"charset": "utf8mb4"})
     try:
-        engine = create_engine(url)
+        # pool_pre_ping: a pooled connection the server has dropped meanwhile is replaced before it is used
+        engine = create_engine(url, pool_pre_ping=True)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (NoSuchModuleError, ImportError) as exc:
@@ -106,3 +110,39 @@ def fetch_rows(conn, entity: str, indexes) -> dict[int, dict]:
     query = select(tbl).where(key.in_(bindparam("keys", expanding=True)))
     result = conn.execute(query, {"keys": sorted(set(indexes))})
     return {row[KEY_COLUMNS[entity]]: dict(row) for row in result.mappings()}
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """True for a database error that a new connection may cure: the server dropped or refused the connection."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+
+    return isinstance(exc, (OperationalError, DisconnectionError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def fetch_rows_retrying(engine, entity: str, indexes, attempts: int = DB_ATTEMPTS, backoff: float = DB_BACKOFF,
+                        on_retry=None) -> dict[int, dict]:
+    """`fetch_rows` on a pooled connection; a lost connection is retried on a new one, `attempts` times at most.
+
+    Raises EmulatorError, with one line, when the database stays unreachable. `on_retry()` is called before
+    each retry (to count them).
+    """
+    from sqlalchemy.exc import DBAPIError
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+    def read() -> dict[int, dict]:
+        with engine.connect() as conn:
+            return fetch_rows(conn, entity, indexes)
+
+    retrying = Retrying(retry=retry_if_exception(is_connection_lost), stop=stop_after_attempt(attempts),
+                        wait=wait_exponential(multiplier=backoff, max=2.0), reraise=True,
+                        before_sleep=(lambda _state: on_retry()) if on_retry else None)
+    try:
+        return retrying(read)
+    except DBAPIError as exc:
+        if not is_connection_lost(exc):
+            raise
+        reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+        raise EmulatorError(f"source database unreachable ({TABLE_NAMES[entity]}, {attempts} attempts): "
+                            f"{reason}") from exc

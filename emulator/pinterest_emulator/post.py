@@ -34,6 +34,7 @@ class PostReport:
     resent: int
     seconds: float
     error: str | None = None
+    db_retries: int = 0  # source reads retried on a new connection after the old one was lost
 
     @property
     def ok(self) -> bool:
@@ -49,7 +50,8 @@ class PostReport:
         """One line for the terminal."""
         return (f"post: events read {self.events}, records sent {self.records_sent}, acknowledged "
                 f"{self.acknowledged}, failed {self.failed} ({self.requests} requests, {self.resent} records "
-                f"resent) in {self.seconds:.1f}s, {self.events_per_second:.0f} events/s")
+                f"resent) in {self.seconds:.1f}s, {self.events_per_second:.0f} events/s"
+                + (f"; {self.db_retries} source reads retried after a lost connection" if self.db_retries else ""))
 
 
 def _positive(kind):
@@ -97,10 +99,13 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
                 duration: float | None = None, rate: float | None = None, batch_size: int = DEFAULT_BATCH,
                 iso: bool = False, api_key: str | None = None, topic_prefix: str = "pinterest",
                 stream_prefix: str = "pinterest", kinesis_endpoint: str | None = None, region: str | None = None,
-                max_attempts: int = 8, backoff: float = 0.2, progress: bool | None = None, out=None) -> PostReport:
+                max_attempts: int = 8, backoff: float = 0.2, progress: bool | None = None, out=None,
+                db_attempts: int | None = None) -> PostReport:
     """Read events from the source database and send them to a target; returns a PostReport.
 
-    Raises EmulatorError on bad arguments or an unusable source, before anything is sent.
+    Raises EmulatorError on bad arguments or an unusable source, before anything is sent. A source read whose
+    connection is lost is retried on a new connection (`db_attempts` tries, default db.DB_ATTEMPTS); a source
+    that stays unreachable ends the run with its error in the report.
     """
     from tqdm import tqdm
 
@@ -139,18 +144,36 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
                              max_attempts, backoff, batch_size=batch_size, out=out)
         return _run(engine, sender, indexes, ENTITIES, (Rejected, GaveUp), count, duration, rate, batch_size, iso,
                     tqdm(total=count, unit="event", desc="post",
-                         disable=None if progress is None else not progress))
+                         disable=None if progress is None else not progress), db_attempts)
     finally:
         engine.dispose()
 
 
-def _read_batch(engine, pool, entities, draws: list[int]) -> tuple[list[int], dict]:
-    """The rows of a batch of indexes: one query per table, the three tables read concurrently."""
+class _Counter:
+    """A thread-safe count (the reader threads retry on their own)."""
+
+    def __init__(self):
+        import threading
+
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+def _read_batch(engine, pool, entities, draws: list[int], retries: _Counter | None = None,
+                db_attempts: int | None = None) -> tuple[list[int], dict]:
+    """The rows of a batch of indexes: one query per table, the three tables read concurrently.
+
+    A read whose connection is lost (the server restarted or killed it) is retried on a new connection.
+    """
     from pinterest_emulator import db
 
     def fetch(entity: str) -> dict:
-        with engine.connect() as conn:
-            return db.fetch_rows(conn, entity, draws)
+        return db.fetch_rows_retrying(engine, entity, draws, attempts=db_attempts or db.DB_ATTEMPTS,
+                                      on_retry=retries.add if retries else None)
 
     fetched = dict(zip(entities, pool.map(fetch, entities)))
     for entity in entities:
@@ -161,7 +184,8 @@ def _read_batch(engine, pool, entities, draws: list[int]) -> tuple[list[int], di
     return draws, fetched
 
 
-def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_size, iso, bar) -> PostReport:
+def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_size, iso, bar,
+         db_attempts: int | None = None) -> PostReport:
     """The read-and-send loop; stops at count, duration, Ctrl-C, or records that cannot be delivered.
 
     The next batch is read while the current one is being sent, so database and network time overlap.
@@ -170,6 +194,7 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
 
     events = sent = planned = 0
     error = None
+    retries = _Counter()
     started = time.monotonic()
     tables = ThreadPoolExecutor(len(entities), thread_name_prefix="read-table")
     reader = ThreadPoolExecutor(1, thread_name_prefix="read-batch")
@@ -181,7 +206,7 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
             return None
         draws = list(itertools.islice(indexes, batch_size if count is None else min(batch_size, count - planned)))
         planned += len(draws)
-        return reader.submit(_read_batch, engine, tables, entities, draws)
+        return reader.submit(_read_batch, engine, tables, entities, draws, retries, db_attempts)
 
     upcoming = None
     try:
@@ -217,7 +242,7 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
     if error is None and stats.failed:
         error = f"{stats.failed} records not acknowledged; last error: {stats.last_error}"
     return PostReport(events, sent, stats.acknowledged, stats.failed, stats.requests, stats.resent,
-                      time.monotonic() - started, error)
+                      time.monotonic() - started, error, retries.value)
 
 
 def run(args: argparse.Namespace) -> int:

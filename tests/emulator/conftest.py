@@ -1,4 +1,5 @@
-"""Fixtures of the seeding and posting tests: databases (SQLite, the local MariaDB), real data, an HTTP sink.
+"""Fixtures of the seeding and posting tests: SQLite databases, real data, an HTTP sink (`mysql_url` is in
+tests/conftest.py, shared with the fault and security tiers).
 
 Names are specific (mysql_url, sqlite_url, http_sink, ...) because the gateway tests share this folder.
 """
@@ -6,10 +7,8 @@ Names are specific (mysql_url, sqlite_url, http_sink, ...) because the gateway t
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,32 +16,6 @@ from pathlib import Path
 import pytest
 
 REAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "real"
-# The machine's MariaDB (root, no password); the host and port can be pointed elsewhere for a one-off check.
-MYSQL = {"host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
-         "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")), "user": "root", "password": ""}
-
-
-@pytest.fixture(scope="session")
-def mysql_url():
-    """A fresh, uniquely named MariaDB/MySQL database for the session (dropped after); skips if no server."""
-    import pymysql
-
-    try:
-        conn = pymysql.connect(connect_timeout=3, **MYSQL)
-    except pymysql.err.OperationalError as exc:
-        message = f"no MySQL/MariaDB at {MYSQL['host']}:{MYSQL['port']} ({exc})"
-        if os.environ.get("PINTEREST_REQUIRE_MYSQL") == "1":
-            pytest.fail(message + " and PINTEREST_REQUIRE_MYSQL=1")
-        pytest.skip(message)
-    name = f"pinterest_test_{uuid.uuid4().hex[:10]}"
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
-        yield f"mysql+pymysql://root@{MYSQL['host']}:{MYSQL['port']}/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
 
 
 @pytest.fixture
