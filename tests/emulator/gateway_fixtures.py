@@ -47,7 +47,8 @@ def read_topic(raw_root: Path, topic: str) -> list[tuple[int, int, dict]]:
         assert match["topic"] == topic and path.parent.name == f"partition={match['partition']}"
         text = path.read_text(encoding="utf-8")
         assert text.endswith("\n"), f"{path} does not end with a newline"
-        for n, line in enumerate(text.splitlines()):
+        # split on "\n" only: a record's text may hold U+2028 and the like, which str.splitlines() also splits on
+        for n, line in enumerate(text[:-1].split("\n")):
             records.append((int(match["partition"]), int(match["offset"]) + n, json.loads(line)))
     return records
 

@@ -7,9 +7,9 @@ error code is the HTTP status or a five-digit proxy code (40401 topic not found,
 
 from __future__ import annotations
 
-import json
 import zlib
 
+from . import jsontext
 from .sink import Sink, valid_topic_name
 
 PRODUCE_CONTENT_TYPE = "application/vnd.kafka.json.v2+json"
@@ -60,9 +60,12 @@ def murmur2(data: bytes) -> int:
     return h ^ (h >> 15)
 
 
-def _encode(value) -> bytes:
+def _encode(value, where: str) -> bytes:
     # JsonFormat writes UTF-8 without escaping non-ASCII text
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return jsontext.dumps(value)
+    except jsontext.BadJson as exc:
+        raise ProxyError(422, 422, f"{where}: {exc}") from None
 
 
 def parse_produce(content_type: str | None, body: bytes) -> list[tuple[int | None, bytes | None, bytes]]:
@@ -71,8 +74,8 @@ def parse_produce(content_type: str | None, body: bytes) -> list[tuple[int | Non
     if media_type != PRODUCE_CONTENT_TYPE:
         raise ProxyError(415, 415, "HTTP 415 Unsupported Media Type")
     try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        request = jsontext.loads(body)
+    except jsontext.BadJson as exc:
         raise ProxyError(400, 400, f"Unexpected JSON in request body: {exc}") from None
     if not isinstance(request, dict):
         raise ProxyError(400, 400, "Request body must be a JSON object")
@@ -88,8 +91,8 @@ def parse_produce(content_type: str | None, body: bytes) -> list[tuple[int | Non
         if record.get("value") is None:
             # the S3 sink (behavior.on.null.values=fail) cannot write a null value
             raise ProxyError(422, 422, f"records[{i}].value may not be null")
-        value = _encode(record["value"])
-        key = None if record.get("key") is None else _encode(record["key"])
+        value = _encode(record["value"], f"records[{i}].value")
+        key = None if record.get("key") is None else _encode(record["key"], f"records[{i}].key")
         if len(value) > MAX_RECORD_BYTES or (key is not None and len(key) > MAX_RECORD_BYTES):
             raise ProxyError(422, 42201, "Request includes keys and/or values that are too large.")
         partition = record.get("partition")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import re
 import threading
+
+from . import jsontext
 
 STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 MAX_SHARDS = 500  # Kinesis' default shard quota per account and region
@@ -49,7 +50,10 @@ def _json_ready(value):
 def _data_blob(data, where: str) -> bytes:
     if data is None:
         raise bad_request(f"{where}.Data may not be null")
-    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        blob = jsontext.dumps(data)
+    except jsontext.BadJson as exc:
+        raise bad_request(f"{where}.Data: {exc}") from None
     if len(blob) > MAX_DATA_BYTES:
         raise bad_request(f"{where}.Data is larger than {MAX_DATA_BYTES} bytes")
     return blob
@@ -65,9 +69,9 @@ def _json_object(body: bytes, allow_empty: bool = False) -> dict:
     if allow_empty and not body.strip():
         return {}
     try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise bad_request("Invalid request body: malformed JSON") from None
+        request = jsontext.loads(body)
+    except jsontext.BadJson as exc:
+        raise bad_request(f"Invalid request body: malformed JSON ({exc})") from None
     if not isinstance(request, dict):
         raise bad_request("Invalid request body: expected a JSON object")
     return request

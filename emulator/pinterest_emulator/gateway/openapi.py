@@ -56,7 +56,7 @@ def _kinesis(summary: str, ok: dict, body: dict | None = None, params: list | No
         "responses": _responses(
             ok,
             {
-                "400": "invalid request, or Kinesis' error (ResourceNotFoundException...)",
+                "400": "invalid request (not JSON, as for produce), or Kinesis' error (ResourceNotFoundException...)",
                 "502": "the Kinesis endpoint cannot be reached",
             },
             _KINESIS_ERROR,
@@ -143,8 +143,8 @@ def document() -> dict:
         "404": "topic (40401) or partition (40402) not found",
         "413": "request body over the size limit",
         "415": "unsupported content type",
-        "400": "malformed JSON",
-        "422": "missing or invalid records (42201: value too large)",
+        "400": "not JSON: malformed, not UTF-8, NaN or Infinity, a number out of range, nested too deeply",
+        "422": "missing or invalid records (42201: value too large; a lone surrogate escape)",
     }
     return {
         "openapi": "3.0.3",
