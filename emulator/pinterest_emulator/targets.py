@@ -1,7 +1,8 @@
 """Where the emulator sends records: console, Kafka REST proxy, API Gateway's Kinesis proxy, Kinesis itself.
 
 Every target delivers one batch of records of one entity and says how many were acknowledged. Connection errors,
-5xx, 429 and partial failures are retried with exponential backoff (tenacity); after a partial failure only the
+5xx, 429, Kinesis throttling (a 400 ProvisionedThroughputExceededException, also through the Kinesis proxy) and
+partial failures are retried with exponential backoff (tenacity); after a partial failure only the
 records that failed are sent again. A 4xx other than 429 means the request itself is wrong: it is not retried and
 stops the run (`Rejected`); so do records still unacknowledged after the last attempt (`GaveUp`).
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 
 KAFKA_JSON = "application/vnd.kafka.json.v2+json"
 KINESIS_MAX_RECORDS = 500
+# Kinesis errors that mean "slow down": retried, like a 429, even though Kinesis answers them with a 400
+THROTTLING = ("ProvisionedThroughputExceededException", "ThrottlingException")
 ENTITIES = ("pin", "geo", "user")
 
 
@@ -151,6 +154,9 @@ class HttpTarget(Target):
             raise Retryable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise Retryable(f"{method} {url}: HTTP {response.status_code}")
+        if response.status_code == 400 and _error_type(response) in THROTTLING:
+            # the Kinesis proxy passes Kinesis' throttling errors on with their status (400)
+            raise Retryable(f"{method} {url}: HTTP 400 {_error_type(response)}")
         if response.status_code >= 400:
             text = " ".join(response.text.split())[:200]
             raise Rejected(f"{method} {url}: HTTP {response.status_code}: {text}")
@@ -203,6 +209,15 @@ class KinesisProxyTarget(HttpTarget):
         return _failed_positions(answer, len(records))
 
 
+def _error_type(response) -> str | None:
+    """The `__type` of a Kinesis error body, if the answer is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("__type") if isinstance(body, dict) else None
+
+
 def _failed_positions(answer: dict, expected: int) -> list[int]:
     """Positions of the failed records of a PutRecords answer."""
     results = answer.get("Records")
@@ -221,9 +236,10 @@ class KinesisDirectTarget(Target):
 
         super().__init__(**kwargs)
         self.stream_prefix = stream_prefix
-        # tenacity does the retrying, so botocore must not retry on its own underneath.
+        # tenacity does the retrying, so botocore must not retry on its own underneath: one attempt in all
+        # (botocore's `max_attempts` counts retries after the first; `total_max_attempts` counts them all).
         self.client = boto3.client("kinesis", endpoint_url=endpoint_url, region_name=region or "us-east-1",
-                                   config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+                                   config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
     def _send_once(self, entity, records):
         from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
@@ -237,7 +253,7 @@ class KinesisDirectTarget(Target):
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in ("ProvisionedThroughputExceededException", "ThrottlingException") or status >= 500:
+            if code in THROTTLING or status >= 500:
                 raise Retryable(f"put_records {stream}: {code}") from exc
             raise Rejected(f"put_records {stream}: {code}: {exc}") from exc
         except (BotoConnectionError, HTTPClientError) as exc:

@@ -109,7 +109,12 @@ class KinesisProxy:
                     "kinesis",
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
-                    config=Config(max_pool_connections=self.max_connections, retries={"max_attempts": 2}),
+                    # one attempt, as API Gateway's integration makes: Kinesis' throttling goes back to the
+                    # client, which retries (the emulator does), instead of being slept on here
+                    config=Config(
+                        max_pool_connections=self.max_connections,
+                        retries={"total_max_attempts": 1, "mode": "standard"},
+                    ),
                     **credentials,
                 )
             return self._client

@@ -10,10 +10,7 @@ from collections import Counter
 import pytest
 import requests
 
-try:
-    from . import gateway_fixtures as fx
-except ImportError:
-    import gateway_fixtures as fx
+import gateway_fixtures as fx
 
 TOPIC = "pinterest.pin"
 
