@@ -157,9 +157,13 @@ def read_stream(spark: SparkSession, config: StreamConfig, entity: str) -> DataF
 
 
 def as_records(kinesis: DataFrame) -> DataFrame:
-    """Kinesis rows to records: JSON text, a source (stream:shard:sequence), arrival and ingest times."""
+    """Kinesis rows to records: JSON text, a source (stream:shard:sequence), arrival and ingest times.
+
+    Kinesis data is bytes: bytes that are not UTF-8 become U+FFFD (as the batch job's text reader does), so
+    that no table ever holds a string Parquet readers cannot decode.
+    """
     return kinesis.select(
-        F.col("data").cast("string").alias("value"),
+        F.make_valid_utf8(F.col("data").cast("string")).alias("value"),
         F.concat_ws(":", "stream", "shardId", "sequenceNumber").alias("source"),
         F.col("approximateArrivalTimestamp").alias(EVENT_TIME),
         F.col("shardId"),
