@@ -10,7 +10,6 @@ import json
 import uuid
 
 import boto3
-import pytest
 from deltalake import DeltaTable
 from stream.kinesis_helpers import create_streams
 from stream.records import geo, pin, user

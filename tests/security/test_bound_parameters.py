@@ -84,7 +84,6 @@ def test_seed_and_post_bind_every_value_and_the_data_round_trips(database, monke
     for statement, _ in statements.sent:
         for value in values:
             assert value not in statement, f"a row value is in the SQL text: {statement[:200]}"
-        assert "DROP TABLE pinterest_data" not in statement and "mysql.user" not in statement
 
     # The data round-trips intact: as stored, and as posted.
     rows = stored(database)
