@@ -73,21 +73,25 @@ def new_files_stream(spark: SparkSession, raw_root: str, topic: str, max_files_p
 
 
 def split_records(files: DataFrame, topic: str, ingested_at: Column) -> DataFrame:
-    """Sink files (whole text, path) to one bronze row per non-blank line, with its Kafka partition and offset."""
+    """Sink files (whole text, path) to one bronze row per non-blank line, with its Kafka partition and offset.
+
+    The partition and start offset are taken from the file name once per file, before the lines are exploded.
+    """
     partition = F.regexp_extract(F.col("source_file"), SINK_FILE_PATTERN, 1)
     start_offset = F.regexp_extract(F.col("source_file"), SINK_FILE_PATTERN, 2)
-    return (
-        files.select("source_file", F.posexplode(F.split(F.col("text"), "\n")).alias("line", "value"))
+    lines = files.select(
+        "source_file",
+        F.when(partition != "", partition.cast("int")).alias("partition"),
+        F.when(start_offset != "", start_offset.cast("long")).alias("start_offset"),
         # A writer on Windows, or a hand-made file, may end lines with \r\n.
-        .withColumn("value", F.regexp_replace(F.col("value"), "\r$", ""))
-        .where(F.trim(F.col("value")) != "")
-        .select(
-            F.col("value"),
-            F.lit(topic).alias("topic"),
-            F.when(partition != "", partition.cast("int")).alias("partition"),
-            F.when(start_offset != "", start_offset.cast("long") + F.col("line")).alias("offset"),
-            F.col("source_file"),
-            (F.col("line") + 1).cast("int").alias("line"),
-            ingested_at.alias("ingested_at"),
-        )
+        F.posexplode(F.split(F.col("text"), "\r?\n")).alias("line", "value"),
+    )
+    return lines.where(F.trim(F.col("value")) != "").select(
+        F.col("value"),
+        F.lit(topic).alias("topic"),
+        F.col("partition"),
+        (F.col("start_offset") + F.col("line")).alias("offset"),
+        F.col("source_file"),
+        (F.col("line") + 1).cast("int").alias("line"),
+        ingested_at.alias("ingested_at"),
     )

@@ -28,7 +28,11 @@ def quarantine_rows(validated: DataFrame, source: Column, value_col: str = "valu
     )
 
 
-def silver_rows(validated: DataFrame, entity: str, order_by: list[Column]) -> DataFrame:
-    """The accepted records, cleaned, one row per ind: the first by `order_by`."""
-    accepted = validated.where(F.col("reason").isNull())
-    return CLEANERS[entity](keep_first(accepted, ENTITY[entity].id_field, order_by))
+def silver_rows(validated: DataFrame, entity: str, order_by: list[str]) -> DataFrame:
+    """The accepted records, cleaned, one row per ind: the first by the `order_by` columns.
+
+    Only the entity's raw fields and the ordering columns go through the de-duplication's shuffle.
+    """
+    spec = ENTITY[entity]
+    accepted = validated.where(F.col("reason").isNull()).select(*spec.raw_schema.fieldNames(), *order_by)
+    return CLEANERS[entity](keep_first(accepted, spec.id_field, [F.col(c) for c in order_by]))
