@@ -120,10 +120,13 @@ def main() -> int:
             land_sink_files(f"sqlite:///{data / 'source.db'}", raw, size)
         shutil.rmtree(data / "lake", ignore_errors=True)
         shutil.rmtree(data / "duck", ignore_errors=True)
+        load_before = os.getloadavg()[0]
         duck, con = run_duckdb(raw, data / "duck")
         spark_run = run_spark(spark, raw, data / "lake")
         differ = gold_equal(data / "lake", con)
-        results.append({"posts": size, "spark": spark_run, "duckdb": duck, "differ": differ})
+        raw_mb = sum(f.stat().st_size for f in raw.rglob("*.json")) / 1e6
+        results.append({"posts": size, "raw_mb": raw_mb, "spark": spark_run, "duckdb": duck, "differ": differ,
+                        "load": (load_before, os.getloadavg()[0])})
         print(json.dumps(results[-1]), flush=True)
 
     lines = [
@@ -132,19 +135,32 @@ def main() -> int:
         f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}; "
         f"Spark `local[*]` (session start {spark_start:.1f} s, not counted). Each size: `seed-db` rows landed as sink "
         f"files of {FLUSH_SIZE} records (3 records per post), a fresh lake; DuckDB runs bench/reference.sql on the same "
-        "files in the same run, writing its silver and gold tables to Parquet. Equal: the nine gold tables match.",
+        "files in the same run, writing its silver and gold tables to Parquet. Equal: the nine gold tables match. "
+        "Spark's stages: ingest = find the new files, split them into records, write bronze; silver = parse, "
+        "validate, clean, de-duplicate, write silver and quarantine; gold = the nine insights, written. DuckDB does "
+        "less: no bronze copy of the raw records and no quarantine table.",
         "",
-        "| posts | Spark read (s) | Spark silver (s) | Spark gold (s) | Spark total (s) | DuckDB total (s) | Spark / DuckDB | Spark s per 100k posts | equal |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| posts | raw MB | Spark ingest (s) | Spark silver (s) | Spark gold (s) | Spark total (s) | DuckDB total (s) "
+        "| Spark / DuckDB | Spark s per 1M posts | DuckDB s per 1M posts | load avg (start, end) | equal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         s = r["spark"]
         lines.append(
-            f"| {r['posts']:,} | {s['seconds'].get('ingest', 0):.1f} | {s['seconds'].get('silver', 0):.1f} | "
+            f"| {r['posts']:,} | {r['raw_mb']:,.0f} | {s['seconds'].get('ingest', 0):.1f} | {s['seconds'].get('silver', 0):.1f} | "
             f"{s['seconds'].get('gold', 0):.1f} | {s['total']:.1f} | {r['duckdb']['total']:.1f} | "
-            f"{s['total'] / r['duckdb']['total']:.1f} | {s['total'] / r['posts'] * 100_000:.1f} | "
+            f"{s['total'] / r['duckdb']['total']:.1f} | {s['total'] / r['posts'] * 1e6:.1f} | "
+            f"{r['duckdb']['total'] / r['posts'] * 1e6:.1f} | {r['load'][0]:.1f}, {r['load'][1]:.1f} | "
             f"{'yes' if not r['differ'] else 'NO: ' + ', '.join(r['differ'])} |"
         )
+    if len(results) > 1:
+        lines += ["", "Growth from the smallest size (time ratio for the data ratio):", ""]
+        first = results[0]
+        for r in results[1:]:
+            lines.append(
+                f"- x{r['posts'] / first['posts']:.0f} posts: Spark x{r['spark']['total'] / first['spark']['total']:.1f}, "
+                f"DuckDB x{r['duckdb']['total'] / first['duckdb']['total']:.1f}"
+            )
     lines += ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py --sizes {args.sizes}`", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")

@@ -54,8 +54,8 @@ def test_killed_while_writing_bronze_then_rerun_equals_an_undisturbed_run(spark,
     process = subprocess.Popen(
         [sys.executable, "-m", "pinterest_pipeline.cli", "batch", "--raw-root", str(raw), "--lake", str(killed)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    # The pin topic is in bronze and the geo topic's first micro-batch is committed: its checkpoint commit, the
-    # user topic, silver and gold are (most likely) not written yet.
+    # The geo topic's first micro-batch is committed to bronze: its checkpoint commit, silver and gold are not
+    # written yet (the three topics' ingest queries run side by side; silver and gold follow all three).
     marker = killed / "bronze" / "geo" / "_delta_log" / f"{0:020d}.json"
     while not marker.exists():
         assert process.poll() is None, f"the batch command ended before {marker}: {process.stderr.read()}"
