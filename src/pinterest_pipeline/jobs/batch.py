@@ -17,7 +17,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -34,8 +34,9 @@ from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITIES, ENTITY
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Files per ingest micro-batch (one bronze commit each): 2,000 sink files of 500 records is 1M records.
 MAX_FILES_PER_TRIGGER = 2000
-# Independent Spark jobs (the nine insights) submitted side by side: their fixed costs overlap.
+# Independent Spark jobs (the three silver builds, the nine insights) submitted side by side from driver threads.
 PARALLEL_JOBS = 4
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -150,50 +151,64 @@ def _derived_tables() -> list[str]:
     return [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [f"gold/{n}" for n in INSIGHTS]
 
 
-def _parallel(tasks: dict[str, Callable[[], int]]) -> dict[str, int]:
-    """Run independent Spark jobs from a few driver threads; the first failure is raised."""
+def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
+    """Run independent Spark jobs from a few driver threads (their fixed costs and stragglers overlap); the
+    first failure is raised."""
     with ThreadPoolExecutor(max_workers=PARALLEL_JOBS, thread_name_prefix="batch-job") as pool:
         futures = {name: pool.submit(task) for name, task in tasks.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
-def build_derived(store: TableStore, report: BatchReport, built_from: str) -> None:
-    """Rebuild silver, quarantine and gold from the whole of bronze."""
-    started = time.monotonic()
-    silver: dict[str, DataFrame] = {}
-    for entity in ENTITIES:
-        counts = report.entities[entity]
-        before_silver = store.row_count(f"silver/{entity}")
-        before_quarantine = store.row_count(f"quarantine/{entity}")
-        bronze = store.read(f"bronze/{entity}", BRONZE_SCHEMA)
-        # Bronze is parsed once and kept for both outputs; the raw text is kept only for rejected records, so
-        # what is cached is about the size of the typed values.
-        validated = validate(bronze, entity)
-        validated = validated.select(
+def _build_silver(store: TableStore, entity: str, counts: EntityCounts, built_from: str) -> DataFrame:
+    """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights."""
+    before_silver = store.row_count(f"silver/{entity}")
+    before_quarantine = store.row_count(f"quarantine/{entity}")
+    bronze = store.read(f"bronze/{entity}", BRONZE_SCHEMA)
+    # Bronze is parsed once and kept for both outputs; the raw text is kept only for rejected records, so what
+    # is cached is about the size of the typed values.
+    validated = (
+        validate(bronze, entity)
+        .select(
             *ENTITY[entity].raw_schema.fieldNames(),
             "reason",
             F.when(F.col("reason").isNotNull(), F.col("value")).alias("value"),
             "source_file",
             "line",
             "ingested_at",
-        ).persist(StorageLevel.MEMORY_AND_DISK)
-        source = F.concat_ws(":", F.col("source_file"), F.col("line").cast("string"))
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
         # The first record of a post wins: first by sink file, then by line (the Kafka order).
         rows = silver_rows(validated, entity, ["source_file", "line"]).persist(StorageLevel.MEMORY_AND_DISK)
         counts.silver_total = store.overwrite(rows, f"silver/{entity}", built_from)
+        source = F.concat_ws(":", F.col("source_file"), F.col("line").cast("string"))
         counts.quarantine_total = store.overwrite(quarantine_rows(validated, source), f"quarantine/{entity}", built_from)
-        counts.cleaned = counts.silver_total - before_silver
-        counts.quarantined = counts.quarantine_total - before_quarantine
+    finally:
         validated.unpersist()
-        silver[entity] = rows
+    counts.cleaned = counts.silver_total - before_silver
+    counts.quarantined = counts.quarantine_total - before_quarantine
+    return rows
+
+
+def build_derived(store: TableStore, report: BatchReport, built_from: str) -> None:
+    """Rebuild silver, quarantine and gold from the whole of bronze: the three entities side by side, then the
+    nine insights side by side."""
+    started = time.monotonic()
+    silver = _parallel(
+        {e: functools.partial(_build_silver, store, e, report.entities[e], built_from) for e in ENTITIES}
+    )
     report.seconds["silver"] = time.monotonic() - started
     started = time.monotonic()
+
     def write_insight(name: str) -> int:
         return store.overwrite(INSIGHTS[name](silver), f"gold/{name}", built_from)
 
-    report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
-    for rows in silver.values():
-        rows.unpersist()
+    try:
+        report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
+    finally:
+        for rows in silver.values():
+            rows.unpersist()
     report.seconds["gold"] = time.monotonic() - started
     report.rebuilt = True
 
