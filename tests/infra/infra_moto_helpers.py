@@ -34,6 +34,17 @@ def run_cli(endpoint: str, tmp: Path, command: str, name: str, components: str =
     return status, out.getvalue(), err.getvalue()
 
 
+def _stream_names(kinesis) -> set[str]:
+    """Every stream name, page by page: other tiers leave streams in moto's shared account (a page is 10 names
+    on moto) and moto answers HasMoreStreams without a NextToken, so botocore's paginator stops after one page."""
+    names: list[str] = []
+    while True:
+        page = kinesis.list_streams(**({"ExclusiveStartStreamName": names[-1]} if names else {}))
+        names += page["StreamNames"]
+        if not page["HasMoreStreams"] or not page["StreamNames"]:
+            return set(names)
+
+
 def inventory(endpoint: str) -> dict[str, set[str]]:
     """Every resource of the kinds provision.py manages, by kind."""
     ec2 = client(endpoint, "ec2")
@@ -45,7 +56,7 @@ def inventory(endpoint: str) -> dict[str, set[str]]:
         "roles": {r["RoleName"] for r in client(endpoint, "iam").list_roles()["Roles"]},
         "profiles": {p["InstanceProfileName"] for p in client(endpoint, "iam").list_instance_profiles()
                      ["InstanceProfiles"]},
-        "streams": set(client(endpoint, "kinesis").list_streams()["StreamNames"]),
+        "streams": _stream_names(client(endpoint, "kinesis")),
         "security_groups": {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]},
         "instances": instances,
         "rest_apis": {a["id"] for a in apigw.get_rest_apis()["items"]},
