@@ -1,5 +1,8 @@
 """Shared fixtures: one local Spark session for the whole test run (it takes seconds to start), the local
-MariaDB, the real data."""
+MariaDB, one moto server (a real Kinesis endpoint on 127.0.0.1), the real data.
+
+The gateway helpers of tests/emulator (`gateway_fixtures`) are importable from every tier.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,13 @@ from pathlib import Path
 import pytest
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "emulator"))
+
+# moto accepts any credentials; boto3 needs some. Set at import, before the shared Spark session starts, so that
+# Spark's Python workers (where the Kinesis reader runs) inherit them.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 # The machine's MariaDB (root, no password); the host and port can be pointed elsewhere for a one-off check.
 MYSQL = {"host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
@@ -55,6 +65,16 @@ def spark():
     session = get_spark("pinterest-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def kinesis_endpoint():
+    """A moto server for the run (moto servers of one process share one backend: tests use their own stream names)."""
+    from pinterest_emulator.gateway import start_moto, stop_moto
+
+    url = start_moto()
+    yield url
+    stop_moto(url)
 
 
 @pytest.fixture(scope="session")

@@ -1,28 +1,13 @@
-"""Fixtures of the streaming tier: one moto server (a real Kinesis endpoint on 127.0.0.1) for the whole tier."""
+"""Fixtures of the streaming tier: a Kinesis client and stream names on the shared moto server (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
-import os
 
 import boto3
 import pytest
-from pinterest_emulator.gateway import start_moto, stop_moto
 
 _names = itertools.count()
-
-# moto accepts any credentials; boto3 needs some. Set at import, before the shared Spark session starts, so that
-# Spark's Python workers (where the Kinesis reader runs) inherit them.
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-
-
-@pytest.fixture(scope="session")
-def kinesis_endpoint():
-    """The URL of a moto server shared by the tier's tests (each test uses its own stream prefix)."""
-    url = start_moto()
-    yield url
-    stop_moto(url)
 
 
 @pytest.fixture
