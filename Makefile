@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Delta Lake's Spark jars (jars/pom.xml), copied from Maven Central by the machine's Maven client.
+JARS := jars/lib
+JARS_STAMP := $(JARS)/.fetched
 EVENTS ?= 2000
 
 export PYSPARK_PYTHON := $(CURDIR)/$(PY)
@@ -12,7 +15,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 
 .PHONY: setup demo test bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(JARS_STAMP)
 
 # Re-installs only when the project's metadata changed; safe to run any number of times.
 $(STAMP): pyproject.toml
@@ -26,6 +29,14 @@ $(STAMP): pyproject.toml
 	fi
 	touch $(STAMP)
 
+# Re-fetched only when the pom changed; Spark's own jars, the Scala library and ANTLR come with pyspark.
+$(JARS_STAMP): jars/pom.xml
+	@command -v mvn >/dev/null || { echo "make setup needs Apache Maven (mvn) to fetch Delta Lake's jars" >&2; exit 1; }
+	rm -rf $(JARS)
+	mvn -q -B -f jars/pom.xml dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime \
+		-DexcludeGroupIds=org.scala-lang,org.antlr
+	touch $(JARS_STAMP)
+
 demo: setup
 	$(VENV)/bin/pinterest-pipeline demo --events $(EVENTS)
 
@@ -38,4 +49,4 @@ bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .pinterest build dist src/*.egg-info emulator/*.egg-info
+	rm -rf $(VENV) $(JARS) .pinterest build dist src/*.egg-info emulator/*.egg-info

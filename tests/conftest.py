@@ -22,9 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "emulator"))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
-# The machine's MariaDB (root, no password); the host and port can be pointed elsewhere for a one-off check.
+# The local MariaDB and the account `.ci/services` creates (loopback, no password, rights on pinterest_test_*
+# databases only); host, port and user can be pointed elsewhere for a one-off check.
 MYSQL = {"host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
-         "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")), "user": "root", "password": ""}
+         "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")),
+         "user": os.environ.get("PINTEREST_MYSQL_USER", "pinterest"), "password": ""}
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +37,7 @@ def mysql_url():
     try:
         conn = pymysql.connect(connect_timeout=3, **MYSQL)
     except pymysql.err.OperationalError as exc:
-        message = f"no MySQL/MariaDB at {MYSQL['host']}:{MYSQL['port']} ({exc})"
+        message = f"no MySQL/MariaDB for {MYSQL['user']} at {MYSQL['host']}:{MYSQL['port']} ({exc}): run .ci/services"
         if os.environ.get("PINTEREST_REQUIRE_MYSQL") == "1":
             pytest.fail(message + " and PINTEREST_REQUIRE_MYSQL=1")
         pytest.skip(message)
@@ -43,7 +45,7 @@ def mysql_url():
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
-        yield f"mysql+pymysql://root@{MYSQL['host']}:{MYSQL['port']}/{name}"
+        yield f"mysql+pymysql://{MYSQL['user']}@{MYSQL['host']}:{MYSQL['port']}/{name}"
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -11,7 +11,12 @@ import os
 import sys
 import traceback
 
-from pinterest_pipeline.errors import PipelineError
+from pinterest_pipeline.errors import LakeBusyError, PipelineError
+from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS
+
+# What Delta (and Spark's checkpoint log) raise when two runs write the same table or checkpoint at once.
+_CONCURRENT_WRITE = ("ConcurrentTransactionException", "ConcurrentAppendException", "DELTA_CONCURRENT_",
+                     "ConcurrentModificationException", "Multiple streaming jobs detected")
 
 
 def _add_batch(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +26,8 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topic-prefix", default="pinterest", help="topics are <prefix>.pin|geo|user (default: pinterest)")
     p.add_argument("--catalog", help="Unity Catalog catalog for the tables (Databricks; needs --schema)")
     p.add_argument("--schema", help="Unity Catalog schema for the tables (Databricks; needs --catalog)")
+    p.add_argument("--retain-hours", type=int, default=DEFAULT_RETAIN_HOURS,
+                   help=f"table upkeep keeps the files of this much history (default: {DEFAULT_RETAIN_HOURS})")
     p.set_defaults(run=_run_batch)
 
 
@@ -29,7 +36,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
     from pinterest_pipeline.session import get_spark
 
-    config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema)
+    config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema, args.retain_hours)
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
     report = run_batch(get_spark("pinterest-batch"), config)
     print("\n".join(report.lines()))
@@ -100,9 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the last line of defence of a command-line tool
         if os.environ.get("PINTEREST_DEBUG"):
             traceback.print_exc()
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        print(f"pinterest-pipeline {args.command}: {type(error).__name__}: {first_line}", file=sys.stderr)
+        text = str(error)
+        if any(marker in text for marker in _CONCURRENT_WRITE):
+            busy = LakeBusyError("another run wrote the same table or checkpoint at the same moment; nothing was "
+                                 "written twice, run again when it ends")
+            print(f"pinterest-pipeline {args.command}: {busy}{_log_hint()}", file=sys.stderr)
+            return busy.exit_code
+        first_line = (text.strip().splitlines() or [type(error).__name__])[0]
+        print(f"pinterest-pipeline {args.command}: {type(error).__name__}: {first_line}{_log_hint()}", file=sys.stderr)
         return 1
+
+
+def _log_hint() -> str:
+    from pinterest_pipeline.session import log_file
+
+    path = log_file()
+    return f" (Spark's log: {path})" if path is not None else ""
 
 
 if __name__ == "__main__":

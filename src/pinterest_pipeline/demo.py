@@ -145,7 +145,7 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
     from pinterest_pipeline.insights import INSIGHTS
     from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
     from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
-    from pinterest_pipeline.lake import DeltaRsStore
+    from pinterest_pipeline.lake import DeltaStore
     from pinterest_pipeline.metrics import METRICS
 
     use_embedded_aws_credentials()
@@ -172,7 +172,7 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
         result.stream_lines = stream.lines()
         out("\n".join(["stream:"] + result.stream_lines))
 
-    store = DeltaRsStore(spark, str(config.lake))
+    store = DeltaStore(spark, str(config.lake))
     for name in INSIGHTS:
         result.gold[name] = _rows(store.read(f"gold/{name}", None)) if store.exists(f"gold/{name}") else []
     for entity in ENTITIES:

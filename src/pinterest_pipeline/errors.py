@@ -17,3 +17,9 @@ class InputError(PipelineError):
     """Input that cannot be read at all (a missing raw root, an unreadable location)."""
 
     exit_code = 3
+
+
+class LakeBusyError(PipelineError):
+    """Another run holds the lake (or wrote the same table at the same moment); nothing was written."""
+
+    exit_code = 4

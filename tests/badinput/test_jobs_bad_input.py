@@ -10,7 +10,7 @@ import json
 import uuid
 
 import boto3
-from deltalake import DeltaTable
+from delta_tables import delta_rows
 from stream.kinesis_helpers import create_streams
 from stream.records import geo, pin, user
 
@@ -97,7 +97,7 @@ def cases(big: int) -> dict[str, list[tuple[str, bytes, int | None]]]:
 
 
 def table(lake, name: str) -> list[dict]:
-    return DeltaTable(str(lake / name)).to_pyarrow_dataset().to_table().to_pylist()
+    return delta_rows(lake / name)
 
 
 def check(lake, prefix: str, counts, records: dict) -> None:

@@ -161,11 +161,11 @@ def landing(raw: Path) -> None:
 
 def lake_tables(lake: Path) -> dict[str, list[dict]]:
     """Every Delta table under a lake root, rows sorted, with ingest times dropped and sources made relative."""
-    from deltalake import DeltaTable
+    from delta_tables import delta_rows
 
     tables = {}
     for log in sorted(lake.glob("**/_delta_log")):
-        rows = DeltaTable(str(log.parent)).to_pyarrow_table().to_pylist()
+        rows = delta_rows(log.parent)
         for row in rows:
             row.pop("ingested_at", None)
             for key in ("source_file", "source"):

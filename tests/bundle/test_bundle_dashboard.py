@@ -81,13 +81,10 @@ def test_layout_fits_the_grid_without_overlaps():
 @pytest.fixture(scope="module")
 def gold_views(spark, batch_runs):
     """The command line's gold tables as temporary views named as in the schema the dashboard reads."""
-    from deltalake import DeltaTable
-
     from pinterest_pipeline.insights import INSIGHTS
 
     for name in INSIGHTS:
-        table = DeltaTable(str(batch_runs["cli_lake"] / "gold" / name)).to_pyarrow_table()
-        spark.createDataFrame(table).createOrReplaceTempView(name)
+        spark.read.format("delta").load(str(batch_runs["cli_lake"] / "gold" / name)).createOrReplaceTempView(name)
     yield
     for name in INSIGHTS:
         spark.catalog.dropTempView(name)

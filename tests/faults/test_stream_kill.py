@@ -12,7 +12,7 @@ import time
 import uuid
 
 import boto3
-from deltalake import DeltaTable
+from delta_tables import delta_rows
 from pinterest_emulator.gateway import Gateway
 from pinterest_emulator.targets import KinesisProxyTarget
 from stream.kinesis_helpers import ENTITIES, create_streams, put
@@ -23,7 +23,7 @@ from pinterest_pipeline.metrics import METRICS, Windows
 
 
 def rows(lake, name: str) -> list[dict]:
-    return DeltaTable(str(lake / name)).to_pyarrow_dataset().to_table().to_pylist()
+    return delta_rows(lake / name)
 
 
 def send(client, prefix: str, indexes) -> None:

@@ -12,7 +12,7 @@ import statistics
 from collections import Counter, defaultdict
 
 import pytest
-from deltalake import DeltaTable
+from delta_tables import delta_rows
 
 from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
 
@@ -114,12 +114,8 @@ def lake(spark, draws, tmp_path_factory):
     return root / "lake", report
 
 
-def arrow(lake_path, name):
-    return DeltaTable(str(lake_path / name)).to_pyarrow_dataset().to_table()
-
-
 def rows(lake_path, name):
-    return {tuple(r.values()) for r in arrow(lake_path, name).to_pylist()}
+    return {tuple(r.values()) for r in delta_rows(lake_path / name)}
 
 
 def test_record_accounting(lake, expected):
@@ -139,16 +135,16 @@ def test_insight_matches_hand_derivation(lake, expected, name):
     assert rows(lake[0], f"gold/{name}") == expected[name]
 
 
-def test_silver_types(lake):
-    types = {name: {f.name: str(f.type) for f in arrow(lake[0], f"silver/{name}").schema} for name in ("pin", "geo", "user")}
-    assert types["pin"]["follower_count"] == "int64" and types["pin"]["ind"] == "int64"
-    assert types["geo"] == {"ind": "int64", "country": "string", "coordinates": "list<element: double>",
-                            "timestamp": "timestamp[us, tz=UTC]"}
-    assert types["user"] == {"ind": "int64", "user_name": "string", "age": "int32", "date_joined": "timestamp[us, tz=UTC]"}
+def test_silver_types(spark, lake):
+    types = {name: dict(spark.read.format("delta").load(str(lake[0] / "silver" / name)).dtypes)
+             for name in ("pin", "geo", "user")}
+    assert types["pin"]["follower_count"] == "bigint" and types["pin"]["ind"] == "bigint"
+    assert types["geo"] == {"ind": "bigint", "country": "string", "coordinates": "array<double>", "timestamp": "timestamp"}
+    assert types["user"] == {"ind": "bigint", "user_name": "string", "age": "int", "date_joined": "timestamp"}
 
 
 def test_placeholders_are_gone_from_silver(lake):
-    table = arrow(lake[0], "silver/pin")
+    table = delta_rows(lake[0] / "silver/pin")
     for column in ("title", "description", "poster_name", "tag_list", "image_src"):
-        assert not set(table.column(column).to_pylist()) & PLACEHOLDERS, column
-    assert all(s.startswith("/data/") for s in table.column("save_location").to_pylist())
+        assert not {r[column] for r in table} & PLACEHOLDERS, column
+    assert all(r["save_location"].startswith("/data/") for r in table)

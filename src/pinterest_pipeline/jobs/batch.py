@@ -6,7 +6,10 @@ Incremental and idempotent:
   replayed after a crash is not written twice;
 - silver, quarantine and gold are derived from the whole of bronze and tagged with the bronze versions they
   were built from; they are rebuilt only when bronze moved on (or a previous run stopped half way), so a
-  rerun with nothing new writes nothing, and an incremental run equals a full recompute by construction.
+  rerun with nothing new writes nothing, and an incremental run equals a full recompute by construction;
+- a run that wrote anything ends with table upkeep: bronze (the only table that grows by appends) is compacted
+  before silver is built from it, and every table it rewrote is vacuumed past the retention;
+- one run at a time per lake: a second run started while one holds the lake stops at once, in one line.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pyspark.sql import functions as F
 
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
-from pinterest_pipeline.lake import TableStore, Txn, make_store, table_path
+from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS, DeltaStore, Txn, lake_lock, make_store, table_path
 from pinterest_pipeline.readers import check_raw_root, new_files_stream, normalize_raw_root, split_records
 from pinterest_pipeline.refine import quarantine_rows, silver_rows, validate
 from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITIES, ENTITY
@@ -48,10 +51,13 @@ class BatchConfig:
     topic_prefix: str = "pinterest"
     catalog: str | None = None
     schema: str | None = None
+    retain_hours: int = DEFAULT_RETAIN_HOURS  # VACUUM keeps the files of this much history
 
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
+        if self.retain_hours < 0:
+            raise ConfigError(f"the retention must be zero or more hours, not {self.retain_hours}")
         if not _NAME.match(self.topic_prefix or ""):
             raise ConfigError(f"invalid topic prefix {self.topic_prefix!r}: letters, digits, '.', '_' and '-' only")
         if bool(self.catalog) != bool(self.schema):
@@ -106,7 +112,7 @@ class BatchReport:
 
 
 def _start_ingest(
-    spark: SparkSession, store: TableStore, config: BatchConfig, raw_root: str, entity: str, counts: EntityCounts, written: set[int]
+    spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, entity: str, counts: EntityCounts, written: set[int]
 ) -> StreamingQuery:
     """Start appending the topic's new sink files to bronze, exactly once per file; batch ids written go to `written`."""
     query = f"batch_ingest_{entity}"
@@ -129,7 +135,7 @@ def _start_ingest(
     )
 
 
-def ingest(spark: SparkSession, store: TableStore, config: BatchConfig, raw_root: str, report: BatchReport) -> None:
+def ingest(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, report: BatchReport) -> None:
     """Run the three topics' ingest queries side by side (their fixed costs overlap) until each is done."""
     started: list[tuple[StreamingQuery, EntityCounts, set[int]]] = []
     try:
@@ -159,7 +165,7 @@ def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def _build_silver(store: TableStore, entity: str, counts: EntityCounts, built_from: str) -> DataFrame:
+def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_from: str) -> DataFrame:
     """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights."""
     before_silver = store.row_count(f"silver/{entity}")
     before_quarantine = store.row_count(f"quarantine/{entity}")
@@ -191,7 +197,7 @@ def _build_silver(store: TableStore, entity: str, counts: EntityCounts, built_fr
     return rows
 
 
-def build_derived(store: TableStore, report: BatchReport, built_from: str) -> None:
+def build_derived(store: DeltaStore, report: BatchReport, built_from: str) -> None:
     """Rebuild silver, quarantine and gold from the whole of bronze: the three entities side by side, then the
     nine insights side by side."""
     started = time.monotonic()
@@ -202,7 +208,8 @@ def build_derived(store: TableStore, report: BatchReport, built_from: str) -> No
     started = time.monotonic()
 
     def write_insight(name: str) -> int:
-        return store.overwrite(INSIGHTS[name](silver), f"gold/{name}", built_from)
+        # A gold table is a few hundred rows at most: one file.
+        return store.overwrite(INSIGHTS[name](silver).coalesce(1), f"gold/{name}", built_from)
 
     try:
         report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
@@ -213,17 +220,37 @@ def build_derived(store: TableStore, report: BatchReport, built_from: str) -> No
     report.rebuilt = True
 
 
-def run_batch(spark: SparkSession, config: BatchConfig, store: TableStore | None = None) -> BatchReport:
+def maintain(store: DeltaStore, tables: list[str], retain_hours: int, compact: bool) -> None:
+    """Table upkeep (OPTIMIZE when `compact`, then VACUUM), the tables side by side."""
+    _parallel({name: functools.partial(store.maintain, name, retain_hours, compact) for name in tables})
+
+
+def run_batch(spark: SparkSession, config: BatchConfig, store: DeltaStore | None = None) -> BatchReport:
     """Ingest new sink files and, when bronze moved on, rebuild silver, quarantine and gold."""
     raw_root = normalize_raw_root(config.raw_root)
     check_raw_root(raw_root)
     store = store or make_store(spark, config.lake, config.catalog, config.schema)
+    with lake_lock(config.lake, "batch"):
+        return _run(spark, store, config, raw_root)
+
+
+def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str) -> BatchReport:
     report = BatchReport()
     started = time.monotonic()
     ingest(spark, store, config, raw_root, report)
     report.seconds["ingest"] = time.monotonic() - started
-    built_from = json.dumps({e: store.version(f"bronze/{e}") for e in ENTITIES}, sort_keys=True)
-    if all(store.last_note(name) == built_from for name in _derived_tables()):
-        return report
-    build_derived(store, report, built_from)
+    started = time.monotonic()
+    grown = [f"bronze/{e}" for e, c in report.entities.items() if c.read]
+    if grown:
+        # Compacted before silver reads it; upkeep commits change no data, so the notes below ignore them.
+        maintain(store, grown, config.retain_hours, compact=True)
+    upkeep = time.monotonic() - started
+    built_from = json.dumps({e: store.data_version(f"bronze/{e}") for e in ENTITIES}, sort_keys=True)
+    if not all(store.last_note(name) == built_from for name in _derived_tables()):
+        build_derived(store, report, built_from)
+        started = time.monotonic()
+        maintain(store, _derived_tables(), config.retain_hours, compact=False)
+        upkeep += time.monotonic() - started
+    if grown or report.rebuilt:
+        report.seconds["upkeep"] = upkeep
     return report

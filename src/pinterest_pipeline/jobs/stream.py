@@ -4,11 +4,13 @@ Queries, each with its own checkpoint under `<lake>/_checkpoints/<query>`:
 - `stream_<entity>` (pin, geo, user): each micro-batch is validated with the batch job's functions; rejected
   records are appended to `stream_quarantine/<entity>` and accepted ones merged into `stream/<entity>`
   insert-if-absent on ind (a post re-sent is kept once, the first to arrive). Both writes carry the app
-  transaction (query, batch id), so a batch replayed after a crash writes nothing twice. The stream tables hold
+  transaction (query, batch id), so a batch replayed after a crash writes nothing twice (`lake.py` says how). The stream tables hold
   the silver columns plus `arrived_at`, the Kinesis arrival time of the record kept.
 - `metrics_<name>` (profile_popularity, category_popularity): cleaned pins, watermarked on arrival time and
   de-duplicated by ind, aggregated by `metrics.py`'s functions; each micro-batch's updated windows are upserted
   into `stream/metrics/<name>` under the same kind of app transaction.
+Each query is the only writer of its tables and keeps them in shape itself: every `maintain_every` batches it
+compacts and vacuums them between two of its own writes, so upkeep never conflicts with a write.
 
 On Databricks the streams are read with the built-in `kinesis` source (a Unity Catalog service credential or
 the cluster's instance profile / a role ARN; never keys); elsewhere with `kinesis_source.py` over boto3.
@@ -28,12 +30,11 @@ from pyspark.sql import functions as F
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError, InputError
 from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
-from pinterest_pipeline.lake import TableStore, Txn, make_store, table_path
+from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS, DeltaStore, Txn, lake_lock, make_store, table_path
 from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
 from pinterest_pipeline.refine import quarantine_rows, validate
 from pinterest_pipeline.schemas import ENTITIES, ENTITY
 from pinterest_pipeline.session import on_databricks
-from pinterest_pipeline.upserts import merge_rows
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _INTERVAL = re.compile(r"^\d+ (second|minute|hour)s?$")
@@ -54,6 +55,8 @@ class StreamConfig:
     windows: Windows = field(default_factory=Windows)
     service_credential: str | None = None  # Databricks: a Unity Catalog service credential's name
     role_arn: str | None = None  # Databricks: a role to assume (the instance profile's when neither is set)
+    maintain_every: int = 100  # batches between two upkeeps (OPTIMIZE, VACUUM) of a query's tables
+    retain_hours: int = DEFAULT_RETAIN_HOURS
 
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
@@ -67,6 +70,8 @@ class StreamConfig:
         for interval in (self.trigger_interval, self.watermark, *vars(self.windows).values()):
             if not _INTERVAL.match(interval):
                 raise ConfigError(f"invalid interval {interval!r}: '<n> seconds|minutes|hours'")
+        if self.maintain_every < 1 or self.retain_hours < 0:
+            raise ConfigError("upkeep needs a positive batch interval and a retention of zero or more hours")
         if self.service_credential and self.role_arn:
             raise ConfigError("give a service credential or a role ARN, not both")
 
@@ -184,37 +189,52 @@ def clean_stream_rows(validated: DataFrame, entity: str) -> DataFrame:
     return CLEANERS[entity](firsts, EVENT_TIME)
 
 
-def _entity_batch(store: TableStore, query: str, entity: str, counts: StreamCounts, lock: threading.Lock):
+def _upkeep(store: DeltaStore, config: StreamConfig, batch_id: int, tables: list[str]) -> None:
+    """Every `maintain_every` batches, compact and vacuum the query's own tables (it is their only writer)."""
+    if batch_id % config.maintain_every == config.maintain_every - 1:
+        for name in tables:
+            store.maintain(name, config.retain_hours)
+
+
+def _entity_batch(store: DeltaStore, config: StreamConfig, query: str, entity: str, counts: StreamCounts,
+                  lock: threading.Lock):
+    tables = [f"stream_quarantine/{entity}", f"stream/{entity}"]
+
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         records = as_records(batch).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             validated = validate(records, entity).persist(StorageLevel.MEMORY_AND_DISK)
             txn = Txn(query, batch_id)
-            quarantined = store.append(quarantine_rows(validated, F.col("source")), f"stream_quarantine/{entity}", txn)
-            cleaned = merge_rows(store, clean_stream_rows(validated, entity), f"stream/{entity}", ["ind"], txn, update=False)
+            quarantined = store.append(quarantine_rows(validated, F.col("source")), tables[0], txn)
+            cleaned = store.insert_new(clean_stream_rows(validated, entity), tables[1], ["ind"], txn)
             read = records.count()
             with lock:
                 counts.batches += 1
                 counts.read += read
-                counts.quarantined += quarantined
+                counts.quarantined += quarantined or 0
                 counts.cleaned += cleaned or 0
             validated.unpersist()
         finally:
             records.unpersist()
+        _upkeep(store, config, batch_id, tables)
 
     return write_batch
 
 
-def _metric_batch(store: TableStore, query: str, name: str, report: StreamReport, lock: threading.Lock):
+def _metric_batch(store: DeltaStore, config: StreamConfig, query: str, name: str, report: StreamReport,
+                  lock: threading.Lock):
+    table = f"stream/metrics/{name}"
+
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            if merge_rows(store, rows, f"stream/metrics/{name}", METRIC_KEYS[name], Txn(query, batch_id), update=True) is not None:
-                updated = rows.count()
+            updated = store.upsert(rows, table, METRIC_KEYS[name], Txn(query, batch_id), "window_start")
+            if updated is not None:
                 with lock:
                     report.metrics[name] += updated
         finally:
             rows.unpersist()
+        _upkeep(store, config, batch_id, [table])
 
     return write_batch
 
@@ -258,21 +278,26 @@ def _start(writer, config: StreamConfig, query: str):
     return writer.start()
 
 
-def run_stream(spark: SparkSession, config: StreamConfig, store: TableStore | None = None) -> StreamReport:
+def run_stream(spark: SparkSession, config: StreamConfig, store: DeltaStore | None = None) -> StreamReport:
     """Run the five queries: until the streams' current ends with `available_now`, else until one stops."""
     if not on_databricks():
         check_streams(config)
     store = store or make_store(spark, config.lake)
+    with lake_lock(config.lake, "stream"):
+        return _run(spark, store, config)
+
+
+def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> StreamReport:
     report = StreamReport()
     lock = threading.Lock()
     starts = [
         (f"stream_{entity}", lambda entity=entity: read_stream(spark, config, entity).writeStream.foreachBatch(
-            _entity_batch(store, f"stream_{entity}", entity, report.entities[entity], lock)))
+            _entity_batch(store, config, f"stream_{entity}", entity, report.entities[entity], lock)))
         for entity in ENTITIES
     ] + [
         (f"metrics_{name}", lambda name=name, metric=metric: metric(
             metric_input(read_stream(spark, config, "pin"), config.watermark), config.windows
-        ).writeStream.outputMode("update").foreachBatch(_metric_batch(store, f"metrics_{name}", name, report, lock)))
+        ).writeStream.outputMode("update").foreachBatch(_metric_batch(store, config, f"metrics_{name}", name, report, lock)))
         for name, metric in METRICS.items()
     ]
     queries = []
