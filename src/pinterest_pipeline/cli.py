@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 
-from pinterest_pipeline.errors import LakeBusyError, PipelineError
+from pinterest_pipeline.errors import LakeBusyError, PipelineError, one_line
 from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS
 
 # What Delta (and Spark's checkpoint log) raise when two runs write the same table or checkpoint at once.
@@ -33,12 +33,14 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def _run_batch(args: argparse.Namespace) -> int:
     from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+    from pinterest_pipeline.lake import lake_lock
     from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
     from pinterest_pipeline.session import get_spark
 
     config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema, args.retain_hours)
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
-    report = run_batch(get_spark("pinterest-batch"), config)
+    with lake_lock(config.lake, "batch"):  # likewise: a run that cannot proceed says so at once
+        report = run_batch(get_spark("pinterest-batch"), config)
     print("\n".join(report.lines()))
     return 0
 
@@ -73,12 +75,14 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
 
 def _run_stream(args: argparse.Namespace) -> int:
     from pinterest_pipeline.jobs.stream import StreamConfig, check_streams, run_stream
+    from pinterest_pipeline.lake import lake_lock
     from pinterest_pipeline.session import get_spark, on_databricks
 
     config = StreamConfig(args.lake, args.kinesis_endpoint, args.stream_prefix, args.available_now)
     if not on_databricks():
         check_streams(config)  # before Spark starts: a typo costs no time
-    report = run_stream(get_spark("pinterest-stream"), config)
+    with lake_lock(config.lake, "stream"):
+        report = run_stream(get_spark("pinterest-stream"), config)
     print("\n".join(report.lines()))
     return 0
 
@@ -113,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "written twice, run again when it ends")
             print(f"pinterest-pipeline {args.command}: {busy}{_log_hint()}", file=sys.stderr)
             return busy.exit_code
-        first_line = (text.strip().splitlines() or [type(error).__name__])[0]
-        print(f"pinterest-pipeline {args.command}: {type(error).__name__}: {first_line}{_log_hint()}", file=sys.stderr)
+        print(f"pinterest-pipeline {args.command}: {one_line(error)}{_log_hint()}", file=sys.stderr)
         return 1
 
 

@@ -300,8 +300,11 @@ def lake_lock(lake: str, job: str) -> Iterator[None]:
         return
     root = urlparse(lake).path if lake.startswith("file:") else lake
     folder = os.path.join(os.path.abspath(root), "_locks")
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{job}.lock")
+    if path in _HELD:  # this process holds it already (the command line takes it before Spark starts)
+        yield
+        return
+    os.makedirs(folder, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -314,7 +317,12 @@ def lake_lock(lake: str, job: str) -> Iterator[None]:
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         handle.write(f"pid {os.getpid()}, since {started}")
         handle.flush()
+        _HELD.add(path)
         try:
             yield
         finally:
+            _HELD.discard(path)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_HELD: set[str] = set()

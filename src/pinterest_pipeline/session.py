@@ -93,7 +93,7 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
     if _log_file is None:
         _log_file = _new_log_file(app_name)
     log_config = Path(__file__).with_name("log4j2.properties")
-    spark = (
+    builder = (
         SparkSession.builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
         .appName(app_name)
         .config("spark.jars", ",".join(jars))
@@ -117,6 +117,19 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         .config("spark.databricks.delta.snapshotPartitions", str(LOCAL_SHUFFLE_PARTITIONS))
         .config("spark.databricks.delta.optimize.minFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
         .config("spark.databricks.delta.optimize.maxFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
-        .getOrCreate()
     )
-    return spark
+    return _with_stderr_to(_log_file, builder.getOrCreate)
+
+
+def _with_stderr_to(path: Path, start):
+    """Call `start` with file descriptor 2 pointed at `path`: the JVM it launches (and the Python workers the
+    JVM starts) inherit that as their stderr for good, so what they print lands in the log, not the terminal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+        return start()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
