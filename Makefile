@@ -13,7 +13,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test bench clean
+.PHONY: setup services demo test bench clean
 
 setup: $(STAMP) $(JARS_STAMP)
 
@@ -40,8 +40,13 @@ $(JARS_STAMP): jars/pom.xml
 demo: setup
 	$(VENV)/bin/pinterest-pipeline demo --events $(EVENTS)
 
+# MariaDB, Chromium and ChromeDriver from Debian's packages (root only: without it those tiers skip).
+services:
+	@if [ "$$(id -u)" = 0 ]; then .ci/services; \
+	else echo "not root: the MySQL and browser tiers need .ci/services (run it once with sudo) or they skip"; fi
+
 # Airflow lives in its own virtual environment (.venv-airflow); the DAG tests load the DAG there.
-test: setup
+test: setup services
 	dags/setup_airflow_venv.sh
 	$(PY) -m pytest tests
 

@@ -25,6 +25,23 @@ INSIGHT_TABLES = [
     "users_joined_by_year", "median_followers_by_join_year", "median_followers_by_age_group_and_join_year",
 ]
 FLUSH_SIZE = 500
+# The previous table store's figures (Parquet by Spark, commits by delta-rs): Spark and DuckDB seconds measured by
+# this script and published in BENCHMARKS.md on 2026-11-26 (commit 378e8d6).
+PREVIOUS = {100_000: (75.0, 2.1), 1_000_000: (166.4, 18.3), 3_000_000: (392.9, 65.6)}
+
+
+def peak_rss_mb(spark) -> dict[str, float]:
+    """Peak resident memory so far of the JVM (the driver, which runs every task in local mode) and of Python."""
+    import resource
+
+    out = {"python": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        pid = spark.sparkContext._gateway.proc.pid  # spark-submit execs the JVM in the same process
+        status = Path(f"/proc/{pid}/status").read_text()
+        out["jvm"] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    except (AttributeError, OSError, StopIteration):
+        pass
+    return out
 
 
 def land_sink_files(db_url: str, raw: Path, rows: int) -> None:
@@ -79,13 +96,11 @@ def _normal(rows) -> set:
     return {tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows}
 
 
-def gold_equal(lake: Path, con) -> list[str]:
+def gold_equal(spark, lake: Path, con) -> list[str]:
     """Names of the gold tables where Spark and DuckDB disagree."""
-    from deltalake import DeltaTable
-
     differ = []
     for name in INSIGHT_TABLES:
-        spark_rows = [tuple(r.values()) for r in DeltaTable(str(lake / "gold" / name)).to_pyarrow_dataset().to_table().to_pylist()]
+        spark_rows = [tuple(r) for r in spark.read.format("delta").load(str(lake / "gold" / name)).collect()]
         duck_rows = con.execute(f"SELECT * FROM {name}").fetchall()
         if _normal(spark_rows) != _normal(duck_rows):
             differ.append(name)
@@ -124,10 +139,10 @@ def main() -> int:
         load_before = os.getloadavg()[0]
         duck, con = run_duckdb(raw, data / "duck")
         spark_run = run_spark(spark, raw, data / "lake")
-        differ = gold_equal(data / "lake", con)
+        differ = gold_equal(spark, data / "lake", con)
         raw_mb = sum(f.stat().st_size for f in raw.rglob("*.json")) / 1e6
         results.append({"posts": size, "raw_mb": raw_mb, "spark": spark_run, "duckdb": duck, "differ": differ,
-                        "load": (load_before, os.getloadavg()[0])})
+                        "load": (load_before, os.getloadavg()[0]), "rss": peak_rss_mb(spark)})
         print(json.dumps(results[-1]), flush=True)
 
     lines = [
@@ -139,19 +154,28 @@ def main() -> int:
         "files in the same run, writing its silver and gold tables to Parquet. Equal: the nine gold tables match. "
         "Spark's stages: ingest = find the new files, split them into records, write bronze; silver = parse, "
         "validate, clean, de-duplicate, write silver and quarantine; gold = the nine insights, written. DuckDB does "
-        "less: no bronze copy of the raw records and no quarantine table.",
+        "less: no bronze copy of the raw records and no quarantine table. Every table is written by Spark's Delta "
+        "writer (delta-spark); upkeep = compacting bronze and vacuuming what is due. Peak RSS: the JVM's high-water "
+        "mark so far in this process (it grows with the largest size run), the Python driver's beside it. Previous: "
+        "Spark / DuckDB with the previous table store (Parquet written by Spark, committed by delta-rs), published "
+        "2026-11-26.",
         "",
-        "| posts | raw MB | Spark ingest (s) | Spark silver (s) | Spark gold (s) | Spark total (s) | DuckDB total (s) "
-        "| Spark / DuckDB | Spark s per 1M posts | DuckDB s per 1M posts | load avg (start, end) | equal |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| posts | raw MB | Spark ingest (s) | Spark silver (s) | Spark gold (s) | Spark upkeep (s) | Spark total (s) "
+        "| DuckDB total (s) | Spark / DuckDB | previous: Spark (s), Spark / DuckDB | Spark s per 1M posts "
+        "| DuckDB s per 1M posts | peak RSS MB (JVM, Python) | load avg (start, end) | equal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|",
     ]
     for r in results:
         s = r["spark"]
+        previous = PREVIOUS.get(r["posts"])
+        before = f"{previous[0]:.1f}, {previous[0] / previous[1]:.1f}" if previous else "-"
+        rss = r["rss"]
         lines.append(
             f"| {r['posts']:,} | {r['raw_mb']:,.0f} | {s['seconds'].get('ingest', 0):.1f} | {s['seconds'].get('silver', 0):.1f} | "
-            f"{s['seconds'].get('gold', 0):.1f} | {s['total']:.1f} | {r['duckdb']['total']:.1f} | "
-            f"{s['total'] / r['duckdb']['total']:.1f} | {s['total'] / r['posts'] * 1e6:.1f} | "
-            f"{r['duckdb']['total'] / r['posts'] * 1e6:.1f} | {r['load'][0]:.1f}, {r['load'][1]:.1f} | "
+            f"{s['seconds'].get('gold', 0):.1f} | {s['seconds'].get('upkeep', 0):.1f} | {s['total']:.1f} | "
+            f"{r['duckdb']['total']:.1f} | {s['total'] / r['duckdb']['total']:.1f} | {before} | "
+            f"{s['total'] / r['posts'] * 1e6:.1f} | {r['duckdb']['total'] / r['posts'] * 1e6:.1f} | "
+            f"{rss.get('jvm', float('nan')):,.0f}, {rss['python']:,.0f} | {r['load'][0]:.1f}, {r['load'][1]:.1f} | "
             f"{'yes' if not r['differ'] else 'NO: ' + ', '.join(r['differ'])} |"
         )
     if len(results) > 1:

@@ -33,22 +33,15 @@ widget, spark, display = notebook_context(globals(), WIDGETS, "pinterest-explore
 # COMMAND ----------
 
 from pinterest_pipeline.insights import INSIGHTS
-from pinterest_pipeline.lake import table_path
-from pinterest_pipeline.session import delta_available
+from pinterest_pipeline.lake import DeltaStore
 
 catalog, schema, lake = widget("catalog"), widget("schema"), widget("lake")
+store = DeltaStore(spark, lake, catalog or None, schema or None)
 
 
 def gold(name: str):
-    """A gold table: from Unity Catalog, through Spark's Delta reader, or (local Spark) read with delta-rs."""
-    if catalog:
-        return spark.read.table(f"`{catalog}`.`{schema}`.`{name}`")
-    path = table_path(lake, f"gold/{name}")
-    if delta_available(spark):
-        return spark.read.format("delta").load(path)
-    from deltalake import DeltaTable
-
-    return spark.createDataFrame(DeltaTable(path).to_pyarrow_table())
+    """A gold table: from the Unity Catalog schema when one is named, else from the lake root."""
+    return store.read(f"gold/{name}")
 
 
 def chart(df, x: str, y: str, title: str, series: str | None = None) -> None:

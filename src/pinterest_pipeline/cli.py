@@ -33,11 +33,12 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def _run_batch(args: argparse.Namespace) -> int:
     from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
-    from pinterest_pipeline.lake import lake_lock
+    from pinterest_pipeline.lake import Upkeep, lake_lock
     from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
     from pinterest_pipeline.session import get_spark
 
-    config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema, args.retain_hours)
+    config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema,
+                         Upkeep(retain_hours=args.retain_hours))
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
     with lake_lock(config.lake, "batch"):  # likewise: a run that cannot proceed says so at once
         report = run_batch(get_spark("pinterest-batch"), config)

@@ -41,6 +41,8 @@ MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END", "S
 DEFAULT_RETAIN_HOURS = 168
 # How far back in a table's history the store looks for its own commits (a write adds one, upkeep at most four).
 _HISTORY_DEPTH = 20
+# How far back upkeep looks for removed files and the last VACUUM.
+_VACUUM_HISTORY_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,28 @@ class Txn:
     def tag(self) -> str:
         """The commit's userMetadata, by which the store finds its commit in the table's history."""
         return json.dumps({"txn": self.app_id, "version": self.version}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    """When `DeltaStore.maintain` compacts and vacuums a table; validated on creation.
+
+    OPTIMIZE and VACUUM each cost a second or more even on a small table (VACUUM lists the whole table), so they
+    run when there is enough to do: a table compacted once it has `compact_min_files` files, vacuumed once
+    `vacuum_min_files` removed files are past the retention. A table so never holds more than
+    `compact_min_files` live files (plus what one write adds), the removed files the retention protects, and
+    `vacuum_min_files` more.
+    """
+
+    retain_hours: int = DEFAULT_RETAIN_HOURS
+    compact_min_files: int = 32
+    vacuum_min_files: int = 32
+
+    def __post_init__(self) -> None:
+        if self.retain_hours < 0:
+            raise ConfigError(f"the retention must be zero or more hours, not {self.retain_hours}")
+        if self.compact_min_files < 2 or self.vacuum_min_files < 1:
+            raise ConfigError("upkeep needs at least 2 files to compact and 1 file to vacuum")
 
 
 def table_path(lake: str, name: str) -> str:
@@ -152,13 +176,20 @@ class DeltaStore:
             writer.save(table_path(self.lake, name))
 
     def _committed(self, name: str, before: int | None, tag: str | None, spark: SparkSession) -> dict | None:
-        """The metrics of the commit this store just made (found by its tag), or None when nothing was committed."""
+        """The metrics of the commit this store just made (found by its tag, newer than `before`), or None when
+        nothing was committed."""
         for row in self.history(name, spark=spark) or []:
             if before is not None and int(row["version"]) <= before:
                 break
             if tag is None or row["userMetadata"] == tag:
                 return dict(row["operationMetrics"] or {})
         return None
+
+    def last_write_rows(self, name: str) -> int:
+        """The rows the table's last data commit wrote: its whole content for a table that is only overwritten
+        (0 when there is no table)."""
+        commit = self._last_data_commit(name)
+        return int((commit["operationMetrics"] or {}).get("numOutputRows", 0)) if commit else 0
 
     def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None,
                options: dict[str, str] | None = None) -> int | None:
@@ -170,9 +201,11 @@ class DeltaStore:
             writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
         if tag is not None:
             writer = writer.option("userMetadata", tag)
-        before = self.version(name, spark)
+        # A write with a txn may be skipped, and the tag of a skipped write is that of an earlier commit: only
+        # commits newer than this version are ours. A write without one always commits, the newest commit.
+        before = self.version(name, spark) if txn is not None else None
         self._save(writer, name)
-        metrics = self._committed(name, before, tag, spark)
+        metrics = self._committed(name, before, tag if txn is not None else None, spark)
         return None if metrics is None else int(metrics.get("numOutputRows", 0))
 
     def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int | None:
@@ -220,52 +253,45 @@ class DeltaStore:
 
     # --- upkeep ------------------------------------------------------------------------------------------------
 
-    def maintain(self, name: str, retain_hours: int = DEFAULT_RETAIN_HOURS, compact: bool = True) -> list[str]:
-        """Compact small files (OPTIMIZE) and delete the files no version of the last `retain_hours` needs
-        (VACUUM); the commands run. VACUUM runs only when a commit removed files that are now past the retention:
-        it lists the whole table, which costs seconds even for a small one."""
+    def maintain(self, name: str, upkeep: Upkeep = Upkeep(), compact: bool = True) -> list[str]:
+        """Compact (OPTIMIZE, when `compact`) and vacuum the table when `upkeep` says it is due; the commands run."""
         if not self.exists(name):
             return []
         ref, done = self.ref(name), []
         if compact:
-            self.spark.sql(f"OPTIMIZE {ref}").collect()
-            done.append("OPTIMIZE")
-        if not _has_expired_removals(self.history(name, _VACUUM_HISTORY_DEPTH) or [], retain_hours):
+            files = self.spark.sql(f"DESCRIBE DETAIL {ref}").select("numFiles").first()[0]
+            if files >= upkeep.compact_min_files:
+                self.spark.sql(f"OPTIMIZE {ref}").collect()
+                done.append("OPTIMIZE")
+        history = self.history(name, _VACUUM_HISTORY_DEPTH) or []
+        if expired_files(history, upkeep.retain_hours) < upkeep.vacuum_min_files:
             return done
-        if retain_hours < DEFAULT_RETAIN_HOURS and name not in self._retention_set:
+        hours = int(upkeep.retain_hours)
+        if hours < DEFAULT_RETAIN_HOURS and name not in self._retention_set:
             # Delta refuses a VACUUM shorter than the table's own retention; a shorter retention is the table's.
             self.spark.sql(
-                f"ALTER TABLE {ref} SET TBLPROPERTIES "
-                f"('delta.deletedFileRetentionDuration' = 'interval {int(retain_hours)} hours')"
+                f"ALTER TABLE {ref} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = 'interval {hours} hours')"
             ).collect()
             self._retention_set.add(name)
-        self.spark.sql(f"VACUUM {ref} RETAIN {int(retain_hours)} HOURS").collect()
+        self.spark.sql(f"VACUUM {ref} RETAIN {hours} HOURS").collect()
         return done + ["VACUUM"]
 
 
-# How far back upkeep looks for removed files and the last VACUUM.
-_VACUUM_HISTORY_DEPTH = 200
+def expired_files(history: list[dict], retain_hours: int) -> int:
+    """How many removed files the retention no longer protects and no VACUUM deleted yet, from a table's history
+    (newest first).
 
-
-def _has_expired_removals(history: list[dict], retain_hours: int) -> bool:
-    """True when a commit removed files that the retention no longer protects and no VACUUM deleted yet.
-
-    Removed files are what an overwrite, a replaceWhere or an OPTIMIZE left behind; VACUUM deletes those removed
+    Removed files are what an overwrite, a replaceWhere or an OPTIMIZE left behind; a VACUUM deletes those removed
     before its cutoff (its time less the retention). Orphans of a write that never committed are deleted by the
-    next VACUUM this lets run.
+    next VACUUM too; they are not counted.
     """
     retain_ms = retain_hours * 3_600_000
     now_cutoff = int(time.time() * 1000) - retain_ms
-    vacuumed_before = None  # removals older than this are gone (the last VACUUM's cutoff)
-    for commit in history:  # newest first
-        if commit["operation"] == "VACUUM END":
-            vacuumed_before = commit["ms"] - retain_ms
-            break
-    return any(
-        int((c["operationMetrics"] or {}).get("numRemovedFiles", 0)) > 0
-        and c["ms"] < now_cutoff
-        and (vacuumed_before is None or c["ms"] >= vacuumed_before)
+    vacuumed_before = next((c["ms"] - retain_ms for c in history if c["operation"] == "VACUUM END"), None)
+    return sum(
+        int((c["operationMetrics"] or {}).get("numRemovedFiles", 0))
         for c in history
+        if c["ms"] < now_cutoff and (vacuumed_before is None or c["ms"] >= vacuumed_before)
     )
 
 

@@ -103,6 +103,11 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
                 f"-Dlog4j2.configurationFile={log_config.as_uri()} -Dpinterest.log.file={_log_file}")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
+        # Adaptive execution merges small shuffle partitions up to its advisory size (64 MB), not down to the
+        # number of cores: a small table is written as one file, not eight.
+        .config("spark.sql.adaptive.coalescePartitions.parallelismFirst", "false")
+        # ... and does so in cached plans too (the batch job caches the validated bronze and the silver rows).
+        .config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
         .config("spark.driver.memory", os.environ.get("PINTEREST_DRIVER_MEMORY", "4g"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -113,8 +118,9 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
         # Delta's VACUUM lists a table with this many tasks (default 10,000: 30 s for an empty table on 2 cores).
         .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(LOCAL_SHUFFLE_PARTITIONS))
-        # Delta rebuilds a table's state from its log in this many partitions (default 50).
-        .config("spark.databricks.delta.snapshotPartitions", str(LOCAL_SHUFFLE_PARTITIONS))
+        # Delta rebuilds a table's state from its log in this many partitions (default 50, for clusters): a laptop's
+        # tables have small logs, and one partition saves a third of a small commit's time.
+        .config("spark.databricks.delta.snapshotPartitions", "1")
         .config("spark.databricks.delta.optimize.minFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
         .config("spark.databricks.delta.optimize.maxFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
     )
@@ -122,14 +128,18 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
 
 
 def _with_stderr_to(path: Path, start):
-    """Call `start` with file descriptor 2 pointed at `path`: the JVM it launches (and the Python workers the
-    JVM starts) inherit that as their stderr for good, so what they print lands in the log, not the terminal."""
+    """Call `start` with file descriptors 1 and 2 pointed at `path`: the JVM it launches (and the Python workers
+    the JVM starts) inherit them for good, so what they print (JVM warnings, Delta's VACUUM lines) lands in the
+    log, not the terminal. This process's own output is restored before `start` returns."""
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = [os.dup(1), os.dup(2)]
     try:
         with open(path, "ab") as log:
+            os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
         return start()
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)

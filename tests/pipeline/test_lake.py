@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from importlib import metadata
 from pathlib import Path
@@ -13,7 +16,7 @@ from delta_tables import delta_rows
 from pyspark.sql import functions as F
 
 from pinterest_pipeline.errors import ConfigError, LakeBusyError
-from pinterest_pipeline.lake import DeltaStore, Txn, lake_lock, make_store
+from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store
 from pinterest_pipeline.session import delta_jars
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +79,7 @@ def test_overwrite_records_its_note_and_upkeep_commits_are_not_data(spark, tmp_p
     assert store.data_version("silver/x") is None
     store.overwrite(spark.createDataFrame([(1,), (2,)], "id long"), "silver/x", '{"pin": 1}')
     assert store.overwrite(spark.createDataFrame([(3,)], "id long"), "silver/x", '{"pin": 2}') == 1
-    store.maintain("silver/x", retain_hours=0)  # OPTIMIZE, SET TBLPROPERTIES, VACUUM START/END
+    store.maintain("silver/x", Upkeep(retain_hours=0, compact_min_files=2, vacuum_min_files=1))
     assert store.version("silver/x") > store.data_version("silver/x") == 1
     assert store.last_note("silver/x") == '{"pin": 2}'
     assert [r.id for r in store.read("silver/x").collect()] == [3]
@@ -115,14 +118,19 @@ def test_maintain_compacts_and_vacuums_without_changing_the_rows(spark, tmp_path
         store.append(spark.createDataFrame([(i, "x")], "id long, v string").repartition(1), "bronze/x", Txn("q", i))
     before = sorted(r["id"] for r in delta_rows(tmp_path / "bronze/x"))
     assert live_parquet(tmp_path / "bronze/x") == 6
+    assert store.maintain("bronze/x", Upkeep(compact_min_files=7)) == []  # six files: not due yet
     # Compacted into one file; the six removed ones are kept for the retention, so VACUUM has nothing to do.
-    assert store.maintain("bronze/x", retain_hours=168) == ["OPTIMIZE"]
+    assert store.maintain("bronze/x", Upkeep(compact_min_files=6)) == ["OPTIMIZE"]
     assert live_parquet(tmp_path / "bronze/x") == 7
-    assert store.maintain("bronze/x", retain_hours=0, compact=False) == ["VACUUM"]
+    # Six files past a zero retention: below a threshold of seven nothing runs, at six VACUUM deletes them.
+    assert store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=7), compact=False) == []
+    assert store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=6), compact=False) == ["VACUUM"]
     assert live_parquet(tmp_path / "bronze/x") == 1
-    assert store.maintain("bronze/x", retain_hours=0, compact=False) == []  # nothing removed since
+    assert store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=1), compact=False) == []  # none since
     assert sorted(r["id"] for r in delta_rows(tmp_path / "bronze/x")) == before
-    assert store.maintain("bronze/none", retain_hours=0) == []  # no table, nothing to do
+    assert store.maintain("bronze/none", Upkeep(retain_hours=0)) == []  # no table, nothing to do
+    with pytest.raises(ConfigError, match="retention must be zero or more hours"):
+        Upkeep(retain_hours=-1)
 
 
 def test_timestamps_are_delta_timestamps(spark, tmp_path):
@@ -147,15 +155,23 @@ def test_a_local_session_refuses_a_catalog(spark, tmp_path):
         make_store(spark, str(tmp_path), "main", "pinterest")
 
 
+def try_lock(lake, job: str) -> subprocess.CompletedProcess:
+    """Another process asking for the lock."""
+    code = ("import sys; from pinterest_pipeline.lake import lake_lock\n"
+            "with lake_lock(sys.argv[1], sys.argv[2]): print('locked')")
+    return subprocess.run([sys.executable, "-c", code, str(lake), job], capture_output=True, text=True, timeout=60)
+
+
 def test_the_lake_lock_admits_one_run_at_a_time(tmp_path):
     with lake_lock(str(tmp_path), "batch"):
-        with pytest.raises(LakeBusyError, match=r"another batch run is using the lake .* \(pid \d+, since "):
-            with lake_lock(str(tmp_path), "batch"):
-                pass
-        with lake_lock(str(tmp_path), "stream"):  # the other job's lock is its own
+        other = try_lock(tmp_path, "batch")
+        assert other.returncode == 1
+        assert re.search(rf"LakeBusyError: another batch run is using the lake {tmp_path} \(pid {os.getpid()}, since ",
+                         other.stderr)
+        assert try_lock(tmp_path, "stream").stdout == "locked\n"  # the other job's lock is its own
+        with lake_lock(str(tmp_path), "batch"):  # the holder may take it again (the CLI, then the job)
             pass
-    with lake_lock(str(tmp_path), "batch"):  # released
-        pass
+    assert try_lock(tmp_path, "batch").stdout == "locked\n"  # released
     with lake_lock("s3://bucket/lake", "batch"):  # no lock on an object store: Delta's conflicts guard it
         pass
 

@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
-from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS, DeltaStore, Txn, lake_lock, make_store, table_path
+from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
 from pinterest_pipeline.readers import check_raw_root, new_files_stream, normalize_raw_root, split_records
 from pinterest_pipeline.refine import quarantine_rows, silver_rows, validate
 from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITIES, ENTITY
@@ -51,13 +51,11 @@ class BatchConfig:
     topic_prefix: str = "pinterest"
     catalog: str | None = None
     schema: str | None = None
-    retain_hours: int = DEFAULT_RETAIN_HOURS  # VACUUM keeps the files of this much history
+    upkeep: Upkeep = field(default_factory=Upkeep)  # when tables are compacted and vacuumed
 
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
-        if self.retain_hours < 0:
-            raise ConfigError(f"the retention must be zero or more hours, not {self.retain_hours}")
         if not _NAME.match(self.topic_prefix or ""):
             raise ConfigError(f"invalid topic prefix {self.topic_prefix!r}: letters, digits, '.', '_' and '-' only")
         if bool(self.catalog) != bool(self.schema):
@@ -167,8 +165,9 @@ def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
 
 def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_from: str) -> DataFrame:
     """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights."""
-    before_silver = store.row_count(f"silver/{entity}")
-    before_quarantine = store.row_count(f"quarantine/{entity}")
+    # Silver and quarantine are only ever overwritten whole: their last write's row count is their size.
+    before_silver = store.last_write_rows(f"silver/{entity}")
+    before_quarantine = store.last_write_rows(f"quarantine/{entity}")
     bronze = store.read(f"bronze/{entity}", BRONZE_SCHEMA)
     # Bronze is parsed once and kept for both outputs; the raw text is kept only for rejected records, so what
     # is cached is about the size of the typed values.
@@ -220,9 +219,9 @@ def build_derived(store: DeltaStore, report: BatchReport, built_from: str) -> No
     report.rebuilt = True
 
 
-def maintain(store: DeltaStore, tables: list[str], retain_hours: int, compact: bool) -> None:
-    """Table upkeep (OPTIMIZE when `compact`, then VACUUM), the tables side by side."""
-    _parallel({name: functools.partial(store.maintain, name, retain_hours, compact) for name in tables})
+def maintain(store: DeltaStore, config: BatchConfig, tables: list[str], compact: bool) -> None:
+    """Table upkeep (OPTIMIZE when `compact`, then VACUUM when due), the tables side by side."""
+    _parallel({name: functools.partial(store.maintain, name, config.upkeep, compact) for name in tables})
 
 
 def run_batch(spark: SparkSession, config: BatchConfig, store: DeltaStore | None = None) -> BatchReport:
@@ -242,14 +241,15 @@ def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: 
     started = time.monotonic()
     grown = [f"bronze/{e}" for e, c in report.entities.items() if c.read]
     if grown:
-        # Compacted before silver reads it; upkeep commits change no data, so the notes below ignore them.
-        maintain(store, grown, config.retain_hours, compact=True)
+        # Compacted (when due) before silver reads it; upkeep commits change no data: the notes below skip them.
+        maintain(store, config, grown, compact=True)
     upkeep = time.monotonic() - started
     built_from = json.dumps({e: store.data_version(f"bronze/{e}") for e in ENTITIES}, sort_keys=True)
-    if not all(store.last_note(name) == built_from for name in _derived_tables()):
+    notes = _parallel({name: functools.partial(store.last_note, name) for name in _derived_tables()})
+    if any(note != built_from for note in notes.values()):
         build_derived(store, report, built_from)
         started = time.monotonic()
-        maintain(store, _derived_tables(), config.retain_hours, compact=False)
+        maintain(store, config, _derived_tables(), compact=False)
         upkeep += time.monotonic() - started
     if grown or report.rebuilt:
         report.seconds["upkeep"] = upkeep

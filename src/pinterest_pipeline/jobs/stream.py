@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError, InputError
 from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
-from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS, DeltaStore, Txn, lake_lock, make_store, table_path
+from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
 from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
 from pinterest_pipeline.refine import quarantine_rows, validate
 from pinterest_pipeline.schemas import ENTITIES, ENTITY
@@ -55,8 +55,8 @@ class StreamConfig:
     windows: Windows = field(default_factory=Windows)
     service_credential: str | None = None  # Databricks: a Unity Catalog service credential's name
     role_arn: str | None = None  # Databricks: a role to assume (the instance profile's when neither is set)
-    maintain_every: int = 100  # batches between two upkeeps (OPTIMIZE, VACUUM) of a query's tables
-    retain_hours: int = DEFAULT_RETAIN_HOURS
+    maintain_every: int = 100  # batches between two looks at a query's tables by upkeep
+    upkeep: Upkeep = field(default_factory=Upkeep)
 
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
@@ -70,8 +70,8 @@ class StreamConfig:
         for interval in (self.trigger_interval, self.watermark, *vars(self.windows).values()):
             if not _INTERVAL.match(interval):
                 raise ConfigError(f"invalid interval {interval!r}: '<n> seconds|minutes|hours'")
-        if self.maintain_every < 1 or self.retain_hours < 0:
-            raise ConfigError("upkeep needs a positive batch interval and a retention of zero or more hours")
+        if self.maintain_every < 1:
+            raise ConfigError("upkeep needs a positive batch interval")
         if self.service_credential and self.role_arn:
             raise ConfigError("give a service credential or a role ARN, not both")
 
@@ -193,7 +193,7 @@ def _upkeep(store: DeltaStore, config: StreamConfig, batch_id: int, tables: list
     """Every `maintain_every` batches, compact and vacuum the query's own tables (it is their only writer)."""
     if batch_id % config.maintain_every == config.maintain_every - 1:
         for name in tables:
-            store.maintain(name, config.retain_hours)
+            store.maintain(name, config.upkeep)
 
 
 def _entity_batch(store: DeltaStore, config: StreamConfig, query: str, entity: str, counts: StreamCounts,
@@ -319,7 +319,10 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
                     queries.append(_start(writer(), config, query))
                     queries[-1].awaitTermination()
         if not config.available_now:
-            spark.streams.awaitAnyTermination()
+            # Until one of this run's queries ends (stopped or failed). Not the session's awaitAnyTermination:
+            # that returns at once if any query of the session ever ended, an earlier run's included.
+            while all(q.isActive for q in queries):
+                queries[0].awaitTermination(1)
     finally:
         for q in queries:
             if q.isActive:
