@@ -35,7 +35,7 @@ def sink_connector_config(bucket: str, region: str, topic_prefix: str, tasks: in
         "topics.dir": "topics",
         "storage.class": "io.confluent.connect.s3.storage.S3Storage",
         "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
-        # DefaultPartitioner writes partition=<p> directories (DESIGN.md storage layout).
+        # DefaultPartitioner writes partition=<p> directories (docs/design.md, "The data flow").
         "partitioner.class": "io.confluent.connect.storage.partitioner.DefaultPartitioner",
         "schema.compatibility": "NONE",
         "key.converter": "org.apache.kafka.connect.storage.StringConverter",

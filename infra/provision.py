@@ -99,7 +99,7 @@ def run(command: str, ctx: Context, outputs_path: Path) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line (DESIGN.md contract, plus --config for settings from a file)."""
+    """Parse the command line (docs/design.md, "Commands", plus --config for settings from a file)."""
     parser = argparse.ArgumentParser(prog="provision.py", description=__doc__)
     parser.add_argument("command", choices=["plan", "apply", "destroy"])
     parser.add_argument("--name", help="deployment name: prefixes and tags every resource")

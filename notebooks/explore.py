@@ -2,7 +2,7 @@
 # MAGIC %md
 # MAGIC # Exploring the insights
 # MAGIC
-# MAGIC The nine gold tables of the batch job (DESIGN.md, "Insights"), as tables and charts. Point the widgets at a
+# MAGIC The nine gold tables of the batch job (docs/design.md, "Data contract"), as tables and charts. Point the widgets at a
 # MAGIC Unity Catalog schema (`catalog`, `schema`: what the `pinterest_batch` job writes) or, with both empty, at a
 # MAGIC lake root (`lake`: what `pinterest-pipeline batch --lake` writes locally).
 # MAGIC

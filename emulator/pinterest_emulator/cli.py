@@ -1,4 +1,4 @@
-"""`pinterest-emulator`: seed-db, post and gateway (see DESIGN.md, "Commands").
+"""`pinterest-emulator`: seed-db, post and gateway (see docs/design.md, "Commands").
 
 Each subcommand lives in its own module, imported only when it runs, so that one command's dependencies
 never slow down or break another. A module registers its arguments with `add_arguments(parser)` and runs with

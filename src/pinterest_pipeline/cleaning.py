@@ -1,4 +1,4 @@
-"""The cleaning rules of DESIGN.md: pure `DataFrame -> DataFrame` functions shared by batch and streaming.
+"""The cleaning rules of docs/design.md: pure `DataFrame -> DataFrame` functions shared by batch and streaming.
 
 `<entity>_violation()` gives the reason a typed raw record breaks a content rule (null when it keeps them);
 `clean_<entity>()` turns records that keep the rules into the silver contract; `keep_first()` keeps one row

@@ -1,4 +1,4 @@
-"""`pinterest-pipeline`: the batch job, the streaming job and the local demo (see DESIGN.md, "Commands").
+"""`pinterest-pipeline`: the batch job, the streaming job and the local demo (see docs/design.md, "Commands").
 
 Every command prints a short summary and exits non-zero with a one-line reason on bad input or configuration;
 set PINTEREST_DEBUG=1 to see the traceback of an unexpected error.

@@ -1,4 +1,4 @@
-"""The nine historical insights of DESIGN.md, as pure functions of the silver tables (joined on ind).
+"""The nine historical insights of docs/design.md, as pure functions of the silver tables (joined on ind).
 
 Choices, documented here and in README.md:
 - "Most popular" keeps every tied category (rank 1 by count), in every table that picks a top category.

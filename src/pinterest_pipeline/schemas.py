@@ -1,6 +1,6 @@
 """Schemas of every table, as constants shared by the batch and the streaming code.
 
-Raw schemas describe the records exactly as the source tables hold them (see DESIGN.md, "Data contract"):
+Raw schemas describe the records exactly as the source tables hold them (see docs/design.md, "Data contract"):
 `follower_count` stays a string on the way in and timestamps are strings in one of two formats.
 """
 

@@ -1,7 +1,7 @@
 """The batch job on the 2,000 real draws of the original emulator, checked against a plain-Python derivation.
 
 The expected values are computed here from the JSON lines with the standard library only, following the
-course's rules and DESIGN.md, without any of the package's code.
+course's rules and docs/design.md, without any of the package's code.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The files Kafka Connect's S3 sink writes (JsonFormat), kept on a local raw root.
 
-Layout (DESIGN.md, "Storage layout"):
+Layout (docs/design.md, "The data flow"):
     <raw-root>/topics/<topic>/partition=<p>/<topic>+<p>+<startOffset:010d>.json   finished files only
     <raw-root>/.staging/<topic>/partition=<p>/<topic>+<p>+<startOffset:010d>.jsonl  the open file
 
