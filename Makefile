@@ -13,7 +13,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup services demo test bench clean
+.PHONY: setup services demo lint test bench clean
 
 setup: $(STAMP) $(JARS_STAMP)
 
@@ -45,8 +45,13 @@ services:
 	@if [ "$$(id -u)" = 0 ]; then .ci/services; \
 	else echo "not root: the MySQL and browser tiers need .ci/services (run it once with sudo) or they skip"; fi
 
+# ruff, at the version the dev extra pins: the checks and the formatting pyproject.toml configures.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 # Airflow lives in its own virtual environment (.venv-airflow); the DAG tests load the DAG there.
-test: setup services
+test: setup services lint
 	dags/setup_airflow_venv.sh
 	$(PY) -m pytest tests
 

@@ -91,8 +91,12 @@ def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float)
             for entity, table in db.TABLE_NAMES.items():
                 row = conn.execute(text(f"SELECT * FROM {table} LIMIT :n, 1"), {"n": n}).mappings().first()
                 payload = json.dumps({"records": [{"value": serialise(dict(row))}]})
-                response = requests.request("POST", f"{gateway}/topics/pinterest.{entity}", data=payload,
-                                            headers={"Content-Type": KAFKA_JSON})
+                response = requests.request(
+                    "POST",
+                    f"{gateway}/topics/pinterest.{entity}",
+                    data=payload,
+                    headers={"Content-Type": KAFKA_JSON},
+                )
                 response.raise_for_status()
             events += 1
             if time.monotonic() - started >= seconds:
@@ -111,8 +115,12 @@ def ensure_source(db_url: str, rows: int) -> int:
     if url.get_backend_name() == "mysql":
         import pymysql
 
-        conn = pymysql.connect(host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
-                               password=url.password or "")
+        conn = pymysql.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username or "root",
+            password=url.password or "",
+        )
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS `{url.database}` CHARACTER SET utf8mb4")
         conn.close()
@@ -131,9 +139,14 @@ def main() -> int:
     from pinterest_emulator.post import post_events
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db-url", default=os.environ.get("PINTEREST_BENCH_DB_URL", DEFAULT_DB_URL),
-                        help=f"source database (default $PINTEREST_BENCH_DB_URL or {DEFAULT_DB_URL})")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows the source must hold (seeded if not)")
+    parser.add_argument(
+        "--db-url",
+        default=os.environ.get("PINTEREST_BENCH_DB_URL", DEFAULT_DB_URL),
+        help=f"source database (default $PINTEREST_BENCH_DB_URL or {DEFAULT_DB_URL})",
+    )
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows the source must hold (seeded if not)"
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="time budget of each scenario")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "post.md"))
     args = parser.parse_args()
@@ -142,15 +155,23 @@ def main() -> int:
     proc, sink = start_sink()
     results = []
     try:
-        for label, make in (("original (0..11000)", lambda: sampling.original_indexes()),
-                            (f"uniform (0..{rows - 1:,})", lambda: sampling.uniform_indexes(rows, 1))):
+        for label, make in (
+            ("original (0..11000)", lambda: sampling.original_indexes()),
+            (f"uniform (0..{rows - 1:,})", lambda: sampling.uniform_indexes(rows, 1)),
+        ):
             events, took = original_way(args.db_url, sink, make(), 100000, args.seconds)
             results.append((label, "original's way: LIMIT n, 1 + one request per record", events, took))
             print(results[-1], flush=True)
             for batch in (1, 100, 500):
-                report = post_events("kafka-rest", args.db_url, gateway=sink,
-                                     sampling="original" if label.startswith("original") else "uniform",
-                                     duration=args.seconds, batch_size=batch, progress=False)
+                report = post_events(
+                    "kafka-rest",
+                    args.db_url,
+                    gateway=sink,
+                    sampling="original" if label.startswith("original") else "uniform",
+                    duration=args.seconds,
+                    batch_size=batch,
+                    progress=False,
+                )
                 assert report.ok, report.error
                 results.append((label, f"emulator, batch {batch}", report.events, report.seconds))
                 print(results[-1], flush=True)
@@ -162,11 +183,13 @@ def main() -> int:
     lines = [
         "## Posting emulator (MariaDB source to a local HTTP sink)",
         "",
-        (f"`python bench/bench_post.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, MariaDB on 127.0.0.1 with {rows:,} rows per table (`seed-db --rows "
-        f"{rows}`), load average {os.getloadavg()[0]:.1f} at the end of the run (other work included). Sink: a "
-        f"trivial Kafka REST server in a child process that parses each body and answers one offset per record. "
-        f"Each scenario runs for {args.seconds:.0f} s; an event is three records (pin, geo, user)."),
+        (
+            f"`python bench/bench_post.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, MariaDB on 127.0.0.1 with {rows:,} rows per table (`seed-db --rows "
+            f"{rows}`), load average {os.getloadavg()[0]:.1f} at the end of the run (other work included). Sink: a "
+            f"trivial Kafka REST server in a child process that parses each body and answers one offset per record. "
+            f"Each scenario runs for {args.seconds:.0f} s; an event is three records (pin, geo, user)."
+        ),
         "",
         "| sampling | how | events | seconds | events/s | vs original's way |",
         "|---|---|---:|---:|---:|---:|",
@@ -174,7 +197,9 @@ def main() -> int:
     for label, how, events, took in results:
         rate = events / took
         shown = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
-        lines.append(f"| {label} | {how} | {events:,} | {took:.1f} | {shown} | {rate / baseline[label]:,.1f}x |")
+        lines.append(
+            f"| {label} | {how} | {events:,} | {took:.1f} | {shown} | {rate / baseline[label]:,.1f}x |"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -34,15 +34,23 @@ def _benchmarks() -> list[str]:
 
 def assemble(failed: set[str]) -> str:
     """BENCHMARKS.md from the fragments in bench/results/."""
-    parts = [HEADER, f"Last assembled {dt.date.today().isoformat()} on {os.cpu_count()} cores, "
-             f"{platform.system()} {platform.machine()}, Python {platform.python_version()}.", ""]
+    parts = [
+        HEADER,
+        (
+            f"Last assembled {dt.date.today().isoformat()} on {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}."
+        ),
+        "",
+    ]
     for name in _benchmarks():
         fragment = BENCH / "results" / f"{name}.md"
         if not fragment.exists():
             parts.append(f"## {name}\n\nNot measured yet: run `make bench`.\n")
             continue
         if name in failed:
-            parts.append(f"> The `{name}` benchmark failed in the last run; the figures below are from an earlier run.\n")
+            parts.append(
+                f"> The `{name}` benchmark failed in the last run; the figures below are from an earlier run.\n"
+            )
         parts.append(fragment.read_text(encoding="utf-8").rstrip() + "\n")
     return "\n".join(parts)
 
@@ -58,7 +66,12 @@ def main() -> int:
     if not args.assemble:
         for name in names:
             print(f"== bench {name}", flush=True)
-            if subprocess.run([sys.executable, str(BENCH / f"bench_{name}.py")], cwd=REPO).returncode != 0:
+            if (
+                subprocess.run(
+                    [sys.executable, str(BENCH / f"bench_{name}.py")], cwd=REPO, check=False
+                ).returncode
+                != 0
+            ):
                 failed.add(name)
     (REPO / "BENCHMARKS.md").write_text(assemble(failed), encoding="utf-8")
     print(f"BENCHMARKS.md written{'; failed: ' + ', '.join(sorted(failed)) if failed else ''}")

@@ -10,7 +10,7 @@ from this file: https://airflow.apache.org/docs/apache-airflow-providers-databri
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.providers.databricks.operators.databricks import DatabricksRunNowOperator
 from airflow.sdk import DAG
@@ -25,7 +25,7 @@ with DAG(
     description="Daily run of the pinterest_batch Databricks job (sink files to bronze, silver and gold)",
     # Daily at 03:00 UTC, when the bundle's own schedule would run; pause that one (var batch_pause_status).
     schedule="0 3 * * *",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     # The job reads every file not yet ingested, so one run catches up on any missed days.
     catchup=False,
     max_active_runs=1,

@@ -1,4 +1,5 @@
 """API Gateway REST API: Kinesis routes with mapping templates, `{proxy+}` to the REST proxy, API key."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,24 +71,32 @@ class RestApi(Resource):
     def check(self, planned: set[tuple[str, str]]) -> None:
         if ("iam role", names.role(self.ctx, "apigw-kinesis")) not in planned:
             from infra.iam import Role
+
             if Role(self.ctx, "apigw-kinesis").find() is None:
-                raise MissingDependencyError("apigateway needs the apigw-kinesis role: apply the iam component")
+                raise MissingDependencyError(
+                    "apigateway needs the apigw-kinesis role: apply the iam component"
+                )
         if ("ec2 instance", self.ctx.d.resource_name("rest-proxy")) not in planned:
             from infra.ec2 import RestProxyHost
+
             if RestProxyHost(self.ctx).find() is None:
                 raise MissingDependencyError("apigateway needs the REST proxy host: apply the ec2 component")
 
     def _rest_proxy_host(self) -> str:
         from infra.ec2 import RestProxyHost
+
         found = RestProxyHost(self.ctx).find()
         if found is None:
             raise MissingDependencyError("apigateway needs the REST proxy host: apply the ec2 component")
         return found.details["public_dns"]
 
     def create(self) -> None:
-        api_id = self.api.create_rest_api(name=self.name, description=f"{self.ctx.d.name}: Kafka and Kinesis",
-                                          endpointConfiguration={"types": ["REGIONAL"]},
-                                          tags=self.ctx.d.tags)["id"]
+        api_id = self.api.create_rest_api(
+            name=self.name,
+            description=f"{self.ctx.d.name}: Kafka and Kinesis",
+            endpointConfiguration={"types": ["REGIONAL"]},
+            tags=self.ctx.d.tags,
+        )["id"]
         try:
             self._build(api_id)
         except Exception:
@@ -101,37 +110,61 @@ class RestApi(Resource):
         def resource_id(path: str) -> str:
             if path not in ids:
                 parent, _, part = path.rpartition("/")
-                ids[path] = self.api.create_resource(restApiId=api_id, parentId=resource_id(parent or "/"),
-                                                     pathPart=part)["id"]
+                ids[path] = self.api.create_resource(
+                    restApiId=api_id, parentId=resource_id(parent or "/"), pathPart=part
+                )["id"]
             return ids[path]
 
         role = names.role_arn(self.ctx, "apigw-kinesis")
         for route in KINESIS_ROUTES:
             rid = resource_id(route.path)
-            self.api.put_method(restApiId=api_id, resourceId=rid, httpMethod=route.method,
-                                authorizationType="NONE", apiKeyRequired=True,
-                                requestParameters=_path_params(route.path))
+            self.api.put_method(
+                restApiId=api_id,
+                resourceId=rid,
+                httpMethod=route.method,
+                authorizationType="NONE",
+                apiKeyRequired=True,
+                requestParameters=_path_params(route.path),
+            )
             self.api.put_integration(
-                restApiId=api_id, resourceId=rid, httpMethod=route.method, type="AWS",
-                integrationHttpMethod="POST", credentials=role,
+                restApiId=api_id,
+                resourceId=rid,
+                httpMethod=route.method,
+                type="AWS",
+                integrationHttpMethod="POST",
+                credentials=role,
                 uri=f"arn:aws:apigateway:{self.ctx.d.region}:kinesis:action/{route.action}",
                 requestParameters={"integration.request.header.Content-Type": "'application/x-amz-json-1.1'"},
                 requestTemplates={"application/json": route.mapping_template()},
-                passthroughBehavior="WHEN_NO_TEMPLATES")
+                passthroughBehavior="WHEN_NO_TEMPLATES",
+            )
             for status, pattern in (("200", None), ("400", "4\\d{2}"), ("500", "5\\d{2}")):
-                self.api.put_method_response(restApiId=api_id, resourceId=rid, httpMethod=route.method,
-                                             statusCode=status, responseModels={"application/json": "Empty"})
+                self.api.put_method_response(
+                    restApiId=api_id,
+                    resourceId=rid,
+                    httpMethod=route.method,
+                    statusCode=status,
+                    responseModels={"application/json": "Empty"},
+                )
                 # The 200 response is the default one: it has no selection pattern.
                 selection = {"selectionPattern": pattern} if pattern else {}
-                self.api.put_integration_response(restApiId=api_id, resourceId=rid, httpMethod=route.method,
-                                                  statusCode=status, **selection)
+                self.api.put_integration_response(
+                    restApiId=api_id, resourceId=rid, httpMethod=route.method, statusCode=status, **selection
+                )
 
         rid = resource_id(PROXY_PATH)
-        self.api.put_method(restApiId=api_id, resourceId=rid, httpMethod="ANY", authorizationType="NONE",
-                            apiKeyRequired=True, requestParameters=_path_params(PROXY_PATH))
+        self.api.put_method(
+            restApiId=api_id,
+            resourceId=rid,
+            httpMethod="ANY",
+            authorizationType="NONE",
+            apiKeyRequired=True,
+            requestParameters=_path_params(PROXY_PATH),
+        )
         self._put_proxy_integration(api_id, rid)
-        self.api.create_deployment(restApiId=api_id, stageName=self.ctx.d.stage,
-                                   description=f"{self.ctx.d.name} routes")
+        self.api.create_deployment(
+            restApiId=api_id, stageName=self.ctx.d.stage, description=f"{self.ctx.d.name} routes"
+        )
         stage_arn = f"arn:aws:apigateway:{self.ctx.d.region}::/restapis/{api_id}/stages/{self.ctx.d.stage}"
         self.api.tag_resource(resourceArn=stage_arn, tags=self.ctx.d.tags)
 
@@ -139,9 +172,15 @@ class RestApi(Resource):
         return f"http://{self._rest_proxy_host()}:{self.ctx.d.rest_proxy_port}/{{proxy}}"
 
     def _put_proxy_integration(self, api_id: str, resource_id: str) -> None:
-        self.api.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="ANY", type="HTTP_PROXY",
-                                 integrationHttpMethod="ANY", uri=self._proxy_uri(),
-                                 requestParameters={"integration.request.path.proxy": "method.request.path.proxy"})
+        self.api.put_integration(
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod="ANY",
+            type="HTTP_PROXY",
+            integrationHttpMethod="ANY",
+            uri=self._proxy_uri(),
+            requestParameters={"integration.request.path.proxy": "method.request.path.proxy"},
+        )
 
     def converge(self, found: Found) -> None:
         # A rebuilt REST proxy host has a new public DNS name: repoint {proxy+} and redeploy the stage.
@@ -152,11 +191,17 @@ class RestApi(Resource):
         if proxy is None:
             return
         uri = self._proxy_uri()
-        if self.api.get_integration(restApiId=found.ident, resourceId=proxy["id"], httpMethod="ANY")["uri"] != uri:
+        if (
+            self.api.get_integration(restApiId=found.ident, resourceId=proxy["id"], httpMethod="ANY")["uri"]
+            != uri
+        ):
             self.ctx.log(f"~ {self.kind} {self.name}: {PROXY_PATH} now points to {uri}")
             self._put_proxy_integration(found.ident, proxy["id"])  # PutIntegration replaces the old one
-            self.api.create_deployment(restApiId=found.ident, stageName=self.ctx.d.stage,
-                                       description=f"{self.ctx.d.name}: REST proxy host changed")
+            self.api.create_deployment(
+                restApiId=found.ident,
+                stageName=self.ctx.d.stage,
+                description=f"{self.ctx.d.name}: REST proxy host changed",
+            )
 
     def delete(self, found: Found) -> None:
         self.api.delete_rest_api(restApiId=found.ident)
@@ -218,9 +263,11 @@ class UsagePlan(Resource):
     def create(self) -> None:
         api_id, key_id = RestApi(self.ctx).find().ident, ApiKey(self.ctx).find().ident
         plan_id = self.api.create_usage_plan(
-            name=self.name, apiStages=[{"apiId": api_id, "stage": self.ctx.d.stage}],
+            name=self.name,
+            apiStages=[{"apiId": api_id, "stage": self.ctx.d.stage}],
             throttle={"rateLimit": self.ctx.d.throttle_rate, "burstLimit": self.ctx.d.throttle_burst},
-            tags=self.ctx.d.tags)["id"]
+            tags=self.ctx.d.tags,
+        )["id"]
         self.api.create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
 
     def delete(self, found: Found) -> None:
@@ -229,8 +276,12 @@ class UsagePlan(Resource):
         api_id = RestApi(self.ctx).find()
         if api_id is not None:
             # A usage plan cannot be deleted while it still names a stage.
-            self.api.update_usage_plan(usagePlanId=found.ident, patchOperations=[
-                {"op": "remove", "path": "/apiStages", "value": f"{api_id.ident}:{self.ctx.d.stage}"}])
+            self.api.update_usage_plan(
+                usagePlanId=found.ident,
+                patchOperations=[
+                    {"op": "remove", "path": "/apiStages", "value": f"{api_id.ident}:{self.ctx.d.stage}"}
+                ],
+            )
         self.api.delete_usage_plan(usagePlanId=found.ident)
 
     def outputs(self, found: Found) -> dict:

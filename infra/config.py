@@ -1,12 +1,12 @@
 """Deployment settings: names derived from the deployment name, sizes, and their validation."""
+
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-import tomllib
 
 from infra.errors import ConfigError
 
@@ -81,8 +81,13 @@ class Deployment:
             raise ConfigError(
                 f"unknown components {','.join(unknown) or '(none)'}; choose from {','.join(ALL_COMPONENTS)}"
             )
-        for key in ("kinesis_shards", "broker_volume_gib", "topic_partitions", "connector_mcu_count",
-                    "connector_workers"):
+        for key in (
+            "kinesis_shards",
+            "broker_volume_gib",
+            "topic_partitions",
+            "connector_mcu_count",
+            "connector_workers",
+        ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1")
         if self.connector_mcu_count not in (1, 2, 4, 8):

@@ -5,6 +5,7 @@ line. The original course used flush.size=1, which writes one S3 object (and one
 file is closed after SINK_FLUSH_SIZE records or after SINK_ROTATE_INTERVAL_MS, whichever comes first. The
 local gateway (emulator) uses the same defaults so local and cloud runs produce the same kind of files.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,14 @@ def topics_regex(topic_prefix: str) -> str:
     return f"^{re.escape(topic_prefix)}\\.(pin|geo|user)$"
 
 
-def sink_connector_config(bucket: str, region: str, topic_prefix: str, tasks: int = 3,
-                          flush_size: int = SINK_FLUSH_SIZE,
-                          rotate_interval_ms: int = SINK_ROTATE_INTERVAL_MS) -> dict[str, str]:
+def sink_connector_config(
+    bucket: str,
+    region: str,
+    topic_prefix: str,
+    tasks: int = 3,
+    flush_size: int = SINK_FLUSH_SIZE,
+    rotate_interval_ms: int = SINK_ROTATE_INTERVAL_MS,
+) -> dict[str, str]:
     """The S3 sink's connector properties (MSK Connect takes them as a string map)."""
     return {
         "connector.class": SINK_CONNECTOR_CLASS,

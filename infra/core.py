@@ -1,4 +1,5 @@
 """The plan/apply/destroy engine: resources that can be found, created, converged and deleted."""
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,12 @@ def _botocore_session() -> botocore.session.Session:
 class Context:
     """A deployment plus the AWS clients it talks to, created once per service."""
 
-    def __init__(self, deployment: Deployment, client_factory: ClientFactory | None = None,
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        deployment: Deployment,
+        client_factory: ClientFactory | None = None,
+        log: Callable[[str], None] = print,
+    ):
         self.d = deployment
         self.log = log
         self._factory = client_factory or self._boto3_client
@@ -40,8 +45,11 @@ class Context:
 
     def _boto3_client(self, service: str) -> Any:
         session = boto3.session.Session(botocore_session=_botocore_session(), region_name=self.d.region)
-        return session.client(service, endpoint_url=self.d.endpoint_url,
-                              config=Config(retries={"mode": "standard", "max_attempts": 8}))
+        return session.client(
+            service,
+            endpoint_url=self.d.endpoint_url,
+            config=Config(retries={"mode": "standard", "max_attempts": 8}),
+        )
 
     def client(self, service: str) -> Any:
         """The client for one AWS service."""
@@ -60,9 +68,13 @@ class Context:
 
     def wait_until(self, what: str, probe: Callable[[], bool]) -> None:
         """Poll `probe` until it is true, or fail after the deployment's wait timeout."""
-        waiter = retry(retry=retry_if_result(lambda done: not done), wait=wait_fixed(self.d.poll_interval_s),
-                       stop=stop_after_delay(self.d.wait_timeout_s), reraise=True,
-                       retry_error_callback=lambda _: False)(probe)
+        waiter = retry(
+            retry=retry_if_result(lambda done: not done),
+            wait=wait_fixed(self.d.poll_interval_s),
+            stop=stop_after_delay(self.d.wait_timeout_s),
+            reraise=True,
+            retry_error_callback=lambda _: False,
+        )(probe)
         if not waiter():
             raise InfraError(f"timed out waiting for {what}")
 
@@ -161,8 +173,10 @@ def apply(resources: list[Resource]) -> ApplyResult:
     survey = _survey(resources)
     conflicts = [_change(r, f, False) for r, f in survey if f is not None and not f.owned]
     if conflicts:
-        raise ConflictError(f"{conflicts[0].kind} {conflicts[0].name} exists but is not tagged "
-                            f"deployment={resources[0].ctx.d.name}; refusing to adopt it")
+        raise ConflictError(
+            f"{conflicts[0].kind} {conflicts[0].name} exists but is not tagged "
+            f"deployment={resources[0].ctx.d.name}; refusing to adopt it"
+        )
     planned = {r.key for r in resources}
     for r, found in survey:
         if found is None:

@@ -1,4 +1,5 @@
 """IAM roles with inline least-privilege policies, and the REST proxy host's instance profile."""
+
 from __future__ import annotations
 
 import json
@@ -41,15 +42,22 @@ class Role(Resource):
 
     def create(self) -> None:
         services, _ = policies.ROLES[self.purpose]
-        self.iam.create_role(RoleName=self.name, AssumeRolePolicyDocument=json.dumps(policies.trust(*services)),
-                             Description=f"{self.ctx.d.name}: {self.purpose}", Tags=_tags(self.ctx))
+        self.iam.create_role(
+            RoleName=self.name,
+            AssumeRolePolicyDocument=json.dumps(policies.trust(*services)),
+            Description=f"{self.ctx.d.name}: {self.purpose}",
+            Tags=_tags(self.ctx),
+        )
         self.converge(Found(self.name, owned=True))
 
     def converge(self, found: Found) -> None:
         _, build = policies.ROLES[self.purpose]
         # put_role_policy replaces the document: re-applying updates the policy without creating anything.
-        self.iam.put_role_policy(RoleName=self.name, PolicyName=POLICY_NAME,
-                                 PolicyDocument=json.dumps(policies.check_least_privilege(build(self.ctx))))
+        self.iam.put_role_policy(
+            RoleName=self.name,
+            PolicyName=POLICY_NAME,
+            PolicyDocument=json.dumps(policies.check_least_privilege(build(self.ctx))),
+        )
 
     def delete(self, found: Found) -> None:
         for policy in self.iam.list_role_policies(RoleName=self.name)["PolicyNames"]:
@@ -83,8 +91,11 @@ class InstanceProfile(Resource):
                 return None
             raise
         tags = {t["Key"]: t["Value"] for t in profile.get("Tags", [])}
-        return Found(profile["Arn"], owned=tags_owned(tags, self.ctx),
-                     details={"roles": [r["RoleName"] for r in profile["Roles"]]})
+        return Found(
+            profile["Arn"],
+            owned=tags_owned(tags, self.ctx),
+            details={"roles": [r["RoleName"] for r in profile["Roles"]]},
+        )
 
     def create(self) -> None:
         self.iam.create_instance_profile(InstanceProfileName=self.name, Tags=_tags(self.ctx))

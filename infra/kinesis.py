@@ -1,4 +1,5 @@
 """The three Kinesis data streams, `<name>-pin|geo|user`."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
@@ -31,8 +32,11 @@ class Stream(Resource):
         return Found(summary["StreamARN"], owned=tags_owned(tags, self.ctx))
 
     def create(self) -> None:
-        self.kinesis.create_stream(StreamName=self.name, ShardCount=self.ctx.d.kinesis_shards,
-                                   StreamModeDetails={"StreamMode": "PROVISIONED"})
+        self.kinesis.create_stream(
+            StreamName=self.name,
+            ShardCount=self.ctx.d.kinesis_shards,
+            StreamModeDetails={"StreamMode": "PROVISIONED"},
+        )
         self.kinesis.get_waiter("stream_exists").wait(StreamName=self.name, WaiterConfig={"Delay": 1})
         self.kinesis.add_tags_to_stream(StreamName=self.name, Tags=self.ctx.d.tags)
 

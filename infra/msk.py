@@ -1,4 +1,5 @@
 """The MSK cluster: IAM authentication only, TLS in transit, smallest brokers."""
+
 from __future__ import annotations
 
 from infra import names
@@ -13,6 +14,7 @@ def bootstrap_servers(ctx: Context) -> str:
     found = Cluster(ctx).find()
     if found is None:
         from infra.errors import MissingDependencyError
+
         raise MissingDependencyError("no MSK cluster: apply the msk component or set bootstrap_servers")
     return ctx.client("kafka").get_bootstrap_brokers(ClusterArn=found.ident)["BootstrapBrokerStringSaslIam"]
 
@@ -35,22 +37,30 @@ class Cluster(Resource):
         for page in pages:
             for info in page["ClusterInfoList"]:
                 if info["ClusterName"] == self.name:
-                    return Found(info["ClusterArn"], owned=tags_owned(info.get("Tags", {}), self.ctx),
-                                 details={"state": info["State"]})
+                    return Found(
+                        info["ClusterArn"],
+                        owned=tags_owned(info.get("Tags", {}), self.ctx),
+                        details={"state": info["State"]},
+                    )
         return None
 
     def create(self) -> None:
         subnet_ids = [s["SubnetId"] for s in subnets(self.ctx)]
         group = SecurityGroup(self.ctx).find()
         self.kafka.create_cluster(
-            ClusterName=self.name, KafkaVersion=self.ctx.d.kafka_version, NumberOfBrokerNodes=len(subnet_ids),
+            ClusterName=self.name,
+            KafkaVersion=self.ctx.d.kafka_version,
+            NumberOfBrokerNodes=len(subnet_ids),
             BrokerNodeGroupInfo={
-                "InstanceType": self.ctx.d.broker_instance_type, "ClientSubnets": subnet_ids,
+                "InstanceType": self.ctx.d.broker_instance_type,
+                "ClientSubnets": subnet_ids,
                 "SecurityGroups": [group.ident],
-                "StorageInfo": {"EbsStorageInfo": {"VolumeSize": self.ctx.d.broker_volume_gib}}},
+                "StorageInfo": {"EbsStorageInfo": {"VolumeSize": self.ctx.d.broker_volume_gib}},
+            },
             ClientAuthentication={"Sasl": {"Iam": {"Enabled": True}}, "Unauthenticated": {"Enabled": False}},
             EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": True}},
-            Tags=self.ctx.d.tags)
+            Tags=self.ctx.d.tags,
+        )
         self.ctx.wait_until(f"MSK cluster {self.name} to be ACTIVE", lambda: self._state() == "ACTIVE")
 
     def _state(self) -> str | None:

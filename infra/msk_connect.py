@@ -1,4 +1,5 @@
 """MSK Connect: the Confluent S3 sink as a custom plugin, and the connector that lands the topics in S3."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,15 +37,22 @@ class CustomPlugin(Resource):
         for page in self.kc.get_paginator("list_custom_plugins").paginate(namePrefix=self.name):
             for plugin in page["customPlugins"]:
                 if plugin["name"] == self.name:
-                    return Found(plugin["customPluginArn"], owned=_owned(self.ctx, plugin["customPluginArn"]),
-                                 details={"state": plugin["customPluginState"],
-                                          "revision": plugin.get("latestRevision", {}).get("revision", 1)})
+                    return Found(
+                        plugin["customPluginArn"],
+                        owned=_owned(self.ctx, plugin["customPluginArn"]),
+                        details={
+                            "state": plugin["customPluginState"],
+                            "revision": plugin.get("latestRevision", {}).get("revision", 1),
+                        },
+                    )
         return None
 
     def check(self, planned: set[tuple[str, str]]) -> None:
         if not self.ctx.d.connector_plugin_zip:
-            raise ConfigError("msk-connect needs connector_plugin_zip: the Confluent S3 sink connector zip "
-                              "(see infra/README.md)")
+            raise ConfigError(
+                "msk-connect needs connector_plugin_zip: the Confluent S3 sink connector zip "
+                "(see infra/README.md)"
+            )
 
     def create(self) -> None:
         zip_path = Path(self.ctx.d.connector_plugin_zip)
@@ -52,9 +60,12 @@ class CustomPlugin(Resource):
         bucket = names.bucket(self.ctx)
         self.ctx.client("s3").upload_file(str(zip_path), bucket, key)
         self.kc.create_custom_plugin(
-            name=self.name, contentType="ZIP", description="Confluent S3 sink connector",
+            name=self.name,
+            contentType="ZIP",
+            description="Confluent S3 sink connector",
             location={"s3Location": {"bucketArn": f"arn:aws:s3:::{bucket}", "fileKey": key}},
-            tags=self.ctx.d.tags)
+            tags=self.ctx.d.tags,
+        )
         self.ctx.wait_until(f"custom plugin {self.name} to be ACTIVE", self._active)
 
     def _active(self) -> bool:
@@ -85,34 +96,54 @@ class Connector(Resource):
         for page in self.kc.get_paginator("list_connectors").paginate(connectorNamePrefix=self.name):
             for conn in page["connectors"]:
                 if conn["connectorName"] == self.name:
-                    return Found(conn["connectorArn"], owned=_owned(self.ctx, conn["connectorArn"]),
-                                 details={"state": conn["connectorState"]})
+                    return Found(
+                        conn["connectorArn"],
+                        owned=_owned(self.ctx, conn["connectorArn"]),
+                        details={"state": conn["connectorState"]},
+                    )
         return None
 
     def check(self, planned: set[tuple[str, str]]) -> None:
         if ("iam role", names.role(self.ctx, "msk-connect")) not in planned:
             from infra.iam import Role
+
             if Role(self.ctx, "msk-connect").find() is None:
-                raise MissingDependencyError("msk-connect needs the msk-connect role: apply the iam component")
+                raise MissingDependencyError(
+                    "msk-connect needs the msk-connect role: apply the iam component"
+                )
 
     def create(self) -> None:
         plugin = CustomPlugin(self.ctx).find()
         self.kc.create_connector(
-            connectorName=self.name, connectorDescription=f"{self.ctx.d.name}: topics to S3",
-            capacity={"provisionedCapacity": {"mcuCount": self.ctx.d.connector_mcu_count,
-                                              "workerCount": self.ctx.d.connector_workers}},
-            connectorConfiguration=sink_connector_config(names.bucket(self.ctx), self.ctx.d.region,
-                                                         self.ctx.d.topic_prefix),
-            kafkaCluster={"apacheKafkaCluster": {
-                "bootstrapServers": bootstrap_servers(self.ctx),
-                "vpc": {"subnets": [s["SubnetId"] for s in subnets(self.ctx)],
-                        "securityGroups": [SecurityGroup(self.ctx).find().ident]}}},
+            connectorName=self.name,
+            connectorDescription=f"{self.ctx.d.name}: topics to S3",
+            capacity={
+                "provisionedCapacity": {
+                    "mcuCount": self.ctx.d.connector_mcu_count,
+                    "workerCount": self.ctx.d.connector_workers,
+                }
+            },
+            connectorConfiguration=sink_connector_config(
+                names.bucket(self.ctx), self.ctx.d.region, self.ctx.d.topic_prefix
+            ),
+            kafkaCluster={
+                "apacheKafkaCluster": {
+                    "bootstrapServers": bootstrap_servers(self.ctx),
+                    "vpc": {
+                        "subnets": [s["SubnetId"] for s in subnets(self.ctx)],
+                        "securityGroups": [SecurityGroup(self.ctx).find().ident],
+                    },
+                }
+            },
             kafkaClusterClientAuthentication={"authenticationType": "IAM"},
             kafkaClusterEncryptionInTransit={"encryptionType": "TLS"},
             kafkaConnectVersion=self.ctx.d.kafka_connect_version,
-            plugins=[{"customPlugin": {"customPluginArn": plugin.ident, "revision": plugin.details["revision"]}}],
+            plugins=[
+                {"customPlugin": {"customPluginArn": plugin.ident, "revision": plugin.details["revision"]}}
+            ],
             serviceExecutionRoleArn=names.role_arn(self.ctx, "msk-connect"),
-            tags=self.ctx.d.tags)
+            tags=self.ctx.d.tags,
+        )
         self.ctx.wait_until(f"connector {self.name} to be RUNNING", self._running)
 
     def _running(self) -> bool:
@@ -129,6 +160,7 @@ class Connector(Resource):
                 return self.find() is None
             except ClientError as exc:
                 return exc.response["Error"]["Code"] == "NotFoundException"
+
         self.ctx.wait_until(f"connector {self.name} to be deleted", gone)
 
     def outputs(self, found: Found) -> dict:

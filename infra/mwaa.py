@@ -1,4 +1,5 @@
 """The optional MWAA (managed Airflow) environment and its versioned DAG bucket."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
@@ -30,24 +31,36 @@ class Environment(Resource):
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return None
             raise
-        return Found(env["Arn"], owned=tags_owned(env.get("Tags", {}), self.ctx),
-                     details={"status": env["Status"], "webserver_url": env.get("WebserverUrl")})
+        return Found(
+            env["Arn"],
+            owned=tags_owned(env.get("Tags", {}), self.ctx),
+            details={"status": env["Status"], "webserver_url": env.get("WebserverUrl")},
+        )
 
     def check(self, planned: set[tuple[str, str]]) -> None:
         if ("iam role", names.role(self.ctx, "mwaa")) not in planned:
             from infra.iam import Role
+
             if Role(self.ctx, "mwaa").find() is None:
                 raise MissingDependencyError("mwaa needs the mwaa role: apply the iam component with mwaa")
 
     def create(self) -> None:
         self.mwaa.create_environment(
-            Name=self.name, ExecutionRoleArn=names.role_arn(self.ctx, "mwaa"),
-            SourceBucketArn=f"arn:aws:s3:::{names.dag_bucket(self.ctx)}", DagS3Path="dags",
-            NetworkConfiguration={"SubnetIds": list(self.ctx.d.mwaa_subnet_ids),
-                                  "SecurityGroupIds": [MwaaSecurityGroup(self.ctx).find().ident]},
-            EnvironmentClass=self.ctx.d.mwaa_environment_class, MaxWorkers=1, MinWorkers=1,
-            AirflowVersion=self.ctx.d.airflow_version, WebserverAccessMode="PUBLIC_ONLY",
-            Tags=self.ctx.d.tags)
+            Name=self.name,
+            ExecutionRoleArn=names.role_arn(self.ctx, "mwaa"),
+            SourceBucketArn=f"arn:aws:s3:::{names.dag_bucket(self.ctx)}",
+            DagS3Path="dags",
+            NetworkConfiguration={
+                "SubnetIds": list(self.ctx.d.mwaa_subnet_ids),
+                "SecurityGroupIds": [MwaaSecurityGroup(self.ctx).find().ident],
+            },
+            EnvironmentClass=self.ctx.d.mwaa_environment_class,
+            MaxWorkers=1,
+            MinWorkers=1,
+            AirflowVersion=self.ctx.d.airflow_version,
+            WebserverAccessMode="PUBLIC_ONLY",
+            Tags=self.ctx.d.tags,
+        )
         self.ctx.wait_until(f"MWAA environment {self.name} to be AVAILABLE", self._available)
 
     def _available(self) -> bool:
@@ -61,11 +74,17 @@ class Environment(Resource):
         self.ctx.wait_until(f"MWAA environment {self.name} to be deleted", lambda: self.find() is None)
 
     def outputs(self, found: Found) -> dict:
-        return {"mwaa_environment": self.name, "mwaa_webserver_url": found.details["webserver_url"],
-                "dag_bucket": names.dag_bucket(self.ctx)}
+        return {
+            "mwaa_environment": self.name,
+            "mwaa_webserver_url": found.details["webserver_url"],
+            "dag_bucket": names.dag_bucket(self.ctx),
+        }
 
 
 def resources(ctx: Context) -> list[Resource]:
     """The mwaa component."""
-    return [Bucket(ctx, names.dag_bucket(ctx), "dag_bucket", versioned=True), MwaaSecurityGroup(ctx),
-            Environment(ctx)]
+    return [
+        Bucket(ctx, names.dag_bucket(ctx), "dag_bucket", versioned=True),
+        MwaaSecurityGroup(ctx),
+        Environment(ctx),
+    ]

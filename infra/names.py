@@ -1,4 +1,5 @@
 """Names and ARNs of this deployment's resources, shared by the components and the policies."""
+
 from __future__ import annotations
 
 from infra.core import Context

@@ -1,4 +1,5 @@
 """Subnets and the security group shared by the MSK brokers, the REST proxy host and the connector."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
@@ -57,22 +58,37 @@ class SecurityGroup(Resource):
     def rules(self, group_id: str) -> list[dict]:
         """The group's ingress rules."""
         rules = [
-            {"IpProtocol": "tcp", "FromPort": KAFKA_IAM_PORT, "ToPort": KAFKA_IAM_PORT,
-             "UserIdGroupPairs": [{"GroupId": group_id}]},
+            {
+                "IpProtocol": "tcp",
+                "FromPort": KAFKA_IAM_PORT,
+                "ToPort": KAFKA_IAM_PORT,
+                "UserIdGroupPairs": [{"GroupId": group_id}],
+            },
             # API Gateway's HTTP proxy reaches the host from AWS's public ranges, which are not fixed;
             # the API key on every route is the access control (a VPC link + NLB would cost ~$16/month).
-            {"IpProtocol": "tcp", "FromPort": self.ctx.d.rest_proxy_port, "ToPort": self.ctx.d.rest_proxy_port,
-             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+            {
+                "IpProtocol": "tcp",
+                "FromPort": self.ctx.d.rest_proxy_port,
+                "ToPort": self.ctx.d.rest_proxy_port,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            },
         ]
         if self.ctx.d.ssh_cidr:
-            rules.append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                          "IpRanges": [{"CidrIp": self.ctx.d.ssh_cidr}]})
+            rules.append(
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 22,
+                    "ToPort": 22,
+                    "IpRanges": [{"CidrIp": self.ctx.d.ssh_cidr}],
+                }
+            )
         return rules
 
     def find(self) -> Found | None:
         vpc = self.vpc()
-        groups = self.ec2.describe_security_groups(Filters=[
-            {"Name": "group-name", "Values": [self.name]}, {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
+        groups = self.ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": [self.name]}, {"Name": "vpc-id", "Values": [vpc]}]
+        )["SecurityGroups"]
         if not groups:
             return None
         tags = {t["Key"]: t["Value"] for t in groups[0].get("Tags", [])}
@@ -80,9 +96,16 @@ class SecurityGroup(Resource):
 
     def create(self) -> None:
         group_id = self.ec2.create_security_group(
-            GroupName=self.name, Description=f"{self.ctx.d.name}: {self.description}", VpcId=self.vpc(),
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
-                {"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()]}])["GroupId"]
+            GroupName=self.name,
+            Description=f"{self.ctx.d.name}: {self.description}",
+            VpcId=self.vpc(),
+            TagSpecifications=[
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [{"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()],
+                }
+            ],
+        )["GroupId"]
         rules = self.rules(group_id)
         self.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=rules)
 

@@ -1,4 +1,5 @@
 """IAM trust and permission policies, least privilege: named actions on this deployment's resources."""
+
 from __future__ import annotations
 
 from infra import names
@@ -14,8 +15,12 @@ RESOURCELESS_ACTIONS = {"kinesis:ListStreams", "s3:GetAccountPublicAccessBlock"}
 
 def trust(*services: str) -> dict:
     """A trust policy letting the given AWS services assume the role."""
-    return {"Version": VERSION, "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}
+        ],
+    }
 
 
 def _stmt(sid: str, actions: list[str], resources: list[str], **extra) -> dict:
@@ -26,13 +31,26 @@ def rest_proxy_policy(ctx: Context) -> dict:
     """The EC2 REST proxy host: create the three topics and produce to them over IAM auth."""
     cluster = names.cluster_arn_pattern(ctx)
     topics = [names.topic_arn(ctx, t) for t in ctx.d.topics.values()]
-    return {"Version": VERSION, "Statement": [
-        # Kafka clients from 3.0 on produce idempotently, which needs WriteDataIdempotently on the cluster.
-        _stmt("ConnectToCluster", ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster",
-                                   "kafka-cluster:WriteDataIdempotently"], [cluster]),
-        _stmt("ProduceToTopics", ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
-                                  "kafka-cluster:WriteData"], topics),
-    ]}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            # Kafka clients from 3.0 on produce idempotently, which needs WriteDataIdempotently on the cluster.
+            _stmt(
+                "ConnectToCluster",
+                [
+                    "kafka-cluster:Connect",
+                    "kafka-cluster:DescribeCluster",
+                    "kafka-cluster:WriteDataIdempotently",
+                ],
+                [cluster],
+            ),
+            _stmt(
+                "ProduceToTopics",
+                ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
+                topics,
+            ),
+        ],
+    }
 
 
 def msk_connect_policy(ctx: Context) -> dict:
@@ -41,32 +59,62 @@ def msk_connect_policy(ctx: Context) -> dict:
     topics = [names.topic_arn(ctx, t) for t in ctx.d.topics.values()]
     # MSK Connect keeps offsets, configs and status in internal topics named __amazon_msk_connect_*.
     internal_topics = names.topic_arn(ctx, "__amazon_msk_connect_*")
-    groups = [names.group_arn(ctx, f"connect-{names.connector(ctx)}*"),
-              names.group_arn(ctx, "__amazon_msk_connect_*")]
+    groups = [
+        names.group_arn(ctx, f"connect-{names.connector(ctx)}*"),
+        names.group_arn(ctx, "__amazon_msk_connect_*"),
+    ]
     bucket_arn = f"arn:aws:s3:::{names.bucket(ctx)}"
-    return {"Version": VERSION, "Statement": [
-        _stmt("ConnectToCluster", ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], [cluster]),
-        _stmt("ReadTopics", ["kafka-cluster:ReadData", "kafka-cluster:DescribeTopic"], topics),
-        _stmt("InternalTopics", ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
-                                 "kafka-cluster:ReadData", "kafka-cluster:WriteData"], [internal_topics]),
-        _stmt("ConsumerGroups", ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"], groups),
-        _stmt("ListBucket", ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-              [bucket_arn]),
-        _stmt("WriteTopicFiles", ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload",
-                                  "s3:ListMultipartUploadParts"], [f"{bucket_arn}/topics/*"]),
-    ]}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _stmt("ConnectToCluster", ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], [cluster]),
+            _stmt("ReadTopics", ["kafka-cluster:ReadData", "kafka-cluster:DescribeTopic"], topics),
+            _stmt(
+                "InternalTopics",
+                [
+                    "kafka-cluster:CreateTopic",
+                    "kafka-cluster:DescribeTopic",
+                    "kafka-cluster:ReadData",
+                    "kafka-cluster:WriteData",
+                ],
+                [internal_topics],
+            ),
+            _stmt("ConsumerGroups", ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"], groups),
+            _stmt(
+                "ListBucket",
+                ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+                [bucket_arn],
+            ),
+            _stmt(
+                "WriteTopicFiles",
+                ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                [f"{bucket_arn}/topics/*"],
+            ),
+        ],
+    }
 
 
 def apigw_kinesis_policy(ctx: Context) -> dict:
     """API Gateway's Kinesis routes: manage and write streams named after this deployment only."""
     streams = [names.stream_arn(ctx, f"{ctx.d.name}-*")]
-    return {"Version": VERSION, "Statement": [
-        _stmt("ManageAndWriteStreams", ["kinesis:CreateStream", "kinesis:DeleteStream",
-                                        "kinesis:DescribeStream", "kinesis:PutRecord",
-                                        "kinesis:PutRecords"], streams),
-        # ListStreams has no resource-level permissions: it can only be granted on "*".
-        _stmt("ListStreams", ["kinesis:ListStreams"], ["*"]),
-    ]}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _stmt(
+                "ManageAndWriteStreams",
+                [
+                    "kinesis:CreateStream",
+                    "kinesis:DeleteStream",
+                    "kinesis:DescribeStream",
+                    "kinesis:PutRecord",
+                    "kinesis:PutRecords",
+                ],
+                streams,
+            ),
+            # ListStreams has no resource-level permissions: it can only be granted on "*".
+            _stmt("ListStreams", ["kinesis:ListStreams"], ["*"]),
+        ],
+    }
 
 
 def mwaa_policy(ctx: Context) -> dict:
@@ -74,24 +122,58 @@ def mwaa_policy(ctx: Context) -> dict:
     env = names.mwaa_environment(ctx)
     bucket_arn = f"arn:aws:s3:::{names.dag_bucket(ctx)}"
     region = ctx.d.region
-    return {"Version": VERSION, "Statement": [
-        _stmt("PublishMetrics", ["airflow:PublishMetrics"], [ctx.arn("airflow", f"environment/{env}")]),
-        _stmt("ReadDagBucket", ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation",
-                                "s3:GetBucketPublicAccessBlock"], [bucket_arn, f"{bucket_arn}/*"]),
-        _stmt("AccountPublicAccessBlock", ["s3:GetAccountPublicAccessBlock"], ["*"]),
-        _stmt("Logs", ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents", "logs:GetLogEvents",
-                       "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults"],
-              [ctx.arn("logs", f"log-group:airflow-{env}-*")]),
-        _stmt("DescribeLogGroups", ["logs:DescribeLogGroups"], ["*"]),
-        _stmt("Metrics", ["cloudwatch:PutMetricData"], ["*"]),
-        # The Celery queue lives in an AWS-owned account, hence the account wildcard.
-        _stmt("CeleryQueue", ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                              "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"],
-              [f"arn:aws:sqs:{region}:*:airflow-celery-*"]),
-        _stmt("CeleryQueueEncryption", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
-                                        "kms:Encrypt"], [f"arn:aws:kms:*:{ctx.account_id}:key/*"],
-              Condition={"StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com"]}}),
-    ]}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _stmt("PublishMetrics", ["airflow:PublishMetrics"], [ctx.arn("airflow", f"environment/{env}")]),
+            _stmt(
+                "ReadDagBucket",
+                [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:ListBucket",
+                    "s3:GetBucketLocation",
+                    "s3:GetBucketPublicAccessBlock",
+                ],
+                [bucket_arn, f"{bucket_arn}/*"],
+            ),
+            _stmt("AccountPublicAccessBlock", ["s3:GetAccountPublicAccessBlock"], ["*"]),
+            _stmt(
+                "Logs",
+                [
+                    "logs:CreateLogStream",
+                    "logs:CreateLogGroup",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:GetLogRecord",
+                    "logs:GetLogGroupFields",
+                    "logs:GetQueryResults",
+                ],
+                [ctx.arn("logs", f"log-group:airflow-{env}-*")],
+            ),
+            _stmt("DescribeLogGroups", ["logs:DescribeLogGroups"], ["*"]),
+            _stmt("Metrics", ["cloudwatch:PutMetricData"], ["*"]),
+            # The Celery queue lives in an AWS-owned account, hence the account wildcard.
+            _stmt(
+                "CeleryQueue",
+                [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                [f"arn:aws:sqs:{region}:*:airflow-celery-*"],
+            ),
+            _stmt(
+                "CeleryQueueEncryption",
+                ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
+                [f"arn:aws:kms:*:{ctx.account_id}:key/*"],
+                Condition={"StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com"]}},
+            ),
+        ],
+    }
 
 
 # purpose -> (trusted services, permission policy builder)

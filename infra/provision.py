@@ -1,4 +1,5 @@
 """Provision the AWS side of the pipeline: `python infra/provision.py plan|apply|destroy --name NAME`."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,9 @@ BUILDERS = {
 }
 # Output keys each component contributes, dropped from the outputs file when it is destroyed.
 OUTPUT_KEYS = {
-    "s3": ("bucket",), "iam": ("roles",), "kinesis": (),
+    "s3": ("bucket",),
+    "iam": ("roles",),
+    "kinesis": (),
     "msk": ("msk_cluster_arn", "bootstrap_servers", "security_group_id"),
     "ec2": ("rest_proxy_instance_id", "rest_proxy_url", "security_group_id"),
     "apigateway": ("rest_api_id", "invoke_url", "api_key_id", "usage_plan_id"),
@@ -60,8 +63,14 @@ def default_outputs_path(name: str) -> Path:
 
 def base_outputs(ctx: Context) -> dict:
     """Outputs known from the names alone."""
-    return {"name": ctx.d.name, "region": ctx.d.region, "topic_prefix": ctx.d.topic_prefix,
-            "topics": ctx.d.topics, "stream_prefix": ctx.d.name, "streams": ctx.d.streams}
+    return {
+        "name": ctx.d.name,
+        "region": ctx.d.region,
+        "topic_prefix": ctx.d.topic_prefix,
+        "topics": ctx.d.topics,
+        "stream_prefix": ctx.d.name,
+        "streams": ctx.d.streams,
+    }
 
 
 def write_outputs(path: Path, outputs: dict) -> None:
@@ -84,12 +93,13 @@ def run(command: str, ctx: Context, outputs_path: Path) -> int:
     if command == "apply":
         result = apply(res)
         write_outputs(outputs_path, {**previous, **base_outputs(ctx), **result.outputs})
-        ctx.log(f"apply: {len(result.created)} created, {len(res) - len(result.created)} unchanged; "
-                f"outputs in {outputs_path}")
+        ctx.log(
+            f"apply: {len(result.created)} created, {len(res) - len(result.created)} unchanged; "
+            f"outputs in {outputs_path}"
+        )
         return 0
     deleted = destroy(res)
-    remaining = {k: v for k, v in previous.items()
-                 if not any(k in OUTPUT_KEYS[c] for c in ctx.d.components)}
+    remaining = {k: v for k, v in previous.items() if not any(k in OUTPUT_KEYS[c] for c in ctx.d.components)}
     if set(remaining) - set(base_outputs(ctx)):
         write_outputs(outputs_path, remaining)
     elif outputs_path.is_file():
@@ -105,8 +115,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--name", help="deployment name: prefixes and tags every resource")
     parser.add_argument("--region", help="AWS region (default us-east-1)")
     parser.add_argument("--endpoint-url", help="one endpoint for every service (e.g. a moto server)")
-    parser.add_argument("--components", help=f"comma-separated subset of {','.join(ALL_COMPONENTS)} "
-                        "(default: all but mwaa)")
+    parser.add_argument(
+        "--components", help=f"comma-separated subset of {','.join(ALL_COMPONENTS)} (default: all but mwaa)"
+    )
     parser.add_argument("--outputs", help="outputs JSON file (default .pinterest/infra/<name>.json)")
     parser.add_argument("--config", help="settings file (.toml or .json) with any Deployment field")
     return parser.parse_args(argv)
@@ -115,8 +126,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def settings_from(args: argparse.Namespace) -> dict:
     """Settings from the config file, overridden by the flags given."""
     settings = load_config_file(args.config) if args.config else {}
-    flags = {"name": args.name, "region": args.region, "endpoint_url": args.endpoint_url,
-             "components": args.components, "outputs": args.outputs}
+    flags = {
+        "name": args.name,
+        "region": args.region,
+        "endpoint_url": args.endpoint_url,
+        "components": args.components,
+        "outputs": args.outputs,
+    }
     settings.update({k: v for k, v in flags.items() if v is not None})
     return settings
 
@@ -136,8 +152,10 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
         return 1
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        print(_one_line(f"error: AWS {exc.operation_name}: {err.get('Code')}: {err.get('Message')}"),
-              file=sys.stderr)
+        print(
+            _one_line(f"error: AWS {exc.operation_name}: {err.get('Code')}: {err.get('Message')}"),
+            file=sys.stderr,
+        )
         return 1
     except BotoCoreError as exc:
         print(_one_line(f"error: AWS: {exc}"), file=sys.stderr)

@@ -1,4 +1,5 @@
 """S3 buckets: private (public access blocked), encrypted, tagged."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
@@ -48,17 +49,28 @@ class Bucket(Resource):
         if self.ctx.d.region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.ctx.d.region}
         self.s3.create_bucket(Bucket=self.name, **kwargs)
-        self.s3.put_bucket_tagging(Bucket=self.name, Tagging={
-            "TagSet": [{"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()]})
+        self.s3.put_bucket_tagging(
+            Bucket=self.name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in self.ctx.d.tags.items()]}
+        )
         self.converge(Found(self.name, owned=True))
 
     def converge(self, found: Found) -> None:
-        self.s3.put_public_access_block(Bucket=self.name, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+        self.s3.put_public_access_block(
+            Bucket=self.name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
         # SSE-S3 rather than KMS: no key cost and no per-request KMS charges for many small sink files.
-        self.s3.put_bucket_encryption(Bucket=self.name, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        self.s3.put_bucket_encryption(
+            Bucket=self.name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
         if self.versioned:
             self.s3.put_bucket_versioning(Bucket=self.name, VersioningConfiguration={"Status": "Enabled"})
 
@@ -66,8 +78,10 @@ class Bucket(Resource):
         # A bucket must be empty to be deleted: the sink's files (every version) go with it.
         paginator = self.s3.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self.name):
-            objects = [{"Key": o["Key"], "VersionId": o["VersionId"]}
-                       for o in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            objects = [
+                {"Key": o["Key"], "VersionId": o["VersionId"]}
+                for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             if objects:
                 self.s3.delete_objects(Bucket=self.name, Delete={"Objects": objects, "Quiet": True})
         self.s3.delete_bucket(Bucket=self.name)

@@ -20,7 +20,7 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.abspath(os.path.join(os.getcwd(), "..", "src")))
 
-from pinterest_pipeline.notebook import notebook_context  # noqa: E402
+from pinterest_pipeline.notebook import notebook_context
 
 WIDGETS = {
     "raw_root": ".pinterest/raw",
@@ -58,7 +58,10 @@ print("\n".join(report.lines()))
 
 display(
     spark.createDataFrame(
-        [(name, c.files, c.read, c.duplicates, c.cleaned, c.quarantined, c.silver_total) for name, c in report.entities.items()],
+        [
+            (name, c.files, c.read, c.duplicates, c.cleaned, c.quarantined, c.silver_total)
+            for name, c in report.entities.items()
+        ],
         "entity string, files long, read long, duplicates long, cleaned long, quarantined long, silver_rows long",
     )
 )

@@ -20,7 +20,7 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.abspath(os.path.join(os.getcwd(), "..", "src")))
 
-from pinterest_pipeline.notebook import notebook_context  # noqa: E402
+from pinterest_pipeline.notebook import notebook_context
 
 WIDGETS = {
     "lake": ".pinterest/lake",
@@ -86,9 +86,20 @@ display(tables["popular_category_by_country"].orderBy("country", "category"))
 
 # COMMAND ----------
 
-chart(tables["popular_category_by_year"], "post_year", "category_count", "Most posted category by year", series="category")
+chart(
+    tables["popular_category_by_year"],
+    "post_year",
+    "category_count",
+    "Most posted category by year",
+    series="category",
+)
 chart(tables["users_joined_by_year"], "post_year", "number_users_joined", "Users joined by year")
-chart(tables["median_followers_by_join_year"], "post_year", "median_follower_count", "Median followers by join year")
+chart(
+    tables["median_followers_by_join_year"],
+    "post_year",
+    "median_follower_count",
+    "Median followers by join year",
+)
 
 # COMMAND ----------
 
@@ -97,7 +108,12 @@ chart(tables["median_followers_by_join_year"], "post_year", "median_follower_cou
 
 # COMMAND ----------
 
-chart(tables["median_followers_by_age_group"], "age_group", "median_follower_count", "Median followers by age group")
+chart(
+    tables["median_followers_by_age_group"],
+    "age_group",
+    "median_follower_count",
+    "Median followers by age group",
+)
 chart(
     tables["median_followers_by_age_group_and_join_year"],
     "age_group",

@@ -22,7 +22,7 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.abspath(os.path.join(os.getcwd(), "..", "src")))
 
-from pinterest_pipeline.notebook import notebook_context  # noqa: E402
+from pinterest_pipeline.notebook import notebook_context
 
 WIDGETS = {
     "lake": ".pinterest/lake",
@@ -62,7 +62,10 @@ print("\n".join(report.lines()))
 
 display(
     spark.createDataFrame(
-        [(name, c.batches, c.read, c.duplicates, c.cleaned, c.quarantined) for name, c in report.entities.items()],
+        [
+            (name, c.batches, c.read, c.duplicates, c.cleaned, c.quarantined)
+            for name, c in report.entities.items()
+        ],
         "entity string, batches long, read long, duplicates long, cleaned long, quarantined long",
     )
 )

@@ -24,9 +24,12 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 # The local MariaDB and the account `.ci/services` creates (loopback, no password, rights on pinterest_test_*
 # databases only); host, port and user can be pointed elsewhere for a one-off check.
-MYSQL = {"host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
-         "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")),
-         "user": os.environ.get("PINTEREST_MYSQL_USER", "pinterest"), "password": ""}
+MYSQL = {
+    "host": os.environ.get("PINTEREST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("PINTEREST_MYSQL_PORT", "3306")),
+    "user": os.environ.get("PINTEREST_MYSQL_USER", "pinterest"),
+    "password": "",
+}
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,10 @@ import sys
 SUBCOMMANDS = {
     "seed-db": ("pinterest_emulator.seed", "create and fill the three source tables"),
     "post": ("pinterest_emulator.post", "replay posts from the source database to a target"),
-    "gateway": ("pinterest_emulator.gateway", "the local API gateway: Kafka REST proxy + S3 sink files, Kinesis proxy"),
+    "gateway": (
+        "pinterest_emulator.gateway",
+        "the local API gateway: Kafka REST proxy + S3 sink files, Kinesis proxy",
+    ),
 }
 
 

@@ -30,18 +30,43 @@ def metadata():
     md = MetaData()
     # utf8mb4 on MySQL: titles and poster names carry emoji.
     opts = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
-    Table("pinterest_data", md,
-          Column("index", Integer, primary_key=True, autoincrement=False),
-          Column("unique_id", String(36)), Column("title", Text), Column("description", Text),
-          Column("poster_name", Text), Column("follower_count", String(32)), Column("tag_list", Text),
-          Column("is_image_or_video", String(64)), Column("image_src", Text), Column("downloaded", Integer),
-          Column("save_location", Text), Column("category", String(64)), **opts)
-    Table("geolocation_data", md,
-          Column("ind", Integer, primary_key=True, autoincrement=False), Column("timestamp", DateTime),
-          Column("latitude", Float), Column("longitude", Float), Column("country", String(100)), **opts)
-    Table("user_data", md,
-          Column("ind", Integer, primary_key=True, autoincrement=False), Column("first_name", String(100)),
-          Column("last_name", String(100)), Column("age", Integer), Column("date_joined", DateTime), **opts)
+    Table(
+        "pinterest_data",
+        md,
+        Column("index", Integer, primary_key=True, autoincrement=False),
+        Column("unique_id", String(36)),
+        Column("title", Text),
+        Column("description", Text),
+        Column("poster_name", Text),
+        Column("follower_count", String(32)),
+        Column("tag_list", Text),
+        Column("is_image_or_video", String(64)),
+        Column("image_src", Text),
+        Column("downloaded", Integer),
+        Column("save_location", Text),
+        Column("category", String(64)),
+        **opts,
+    )
+    Table(
+        "geolocation_data",
+        md,
+        Column("ind", Integer, primary_key=True, autoincrement=False),
+        Column("timestamp", DateTime),
+        Column("latitude", Float),
+        Column("longitude", Float),
+        Column("country", String(100)),
+        **opts,
+    )
+    Table(
+        "user_data",
+        md,
+        Column("ind", Integer, primary_key=True, autoincrement=False),
+        Column("first_name", String(100)),
+        Column("last_name", String(100)),
+        Column("age", Integer),
+        Column("date_joined", DateTime),
+        **opts,
+    )
     return md
 
 
@@ -121,8 +146,9 @@ def is_connection_lost(exc: BaseException) -> bool:
     )
 
 
-def fetch_rows_retrying(engine, entity: str, indexes, attempts: int = DB_ATTEMPTS, backoff: float = DB_BACKOFF,
-                        on_retry=None) -> dict[int, dict]:
+def fetch_rows_retrying(
+    engine, entity: str, indexes, attempts: int = DB_ATTEMPTS, backoff: float = DB_BACKOFF, on_retry=None
+) -> dict[int, dict]:
     """`fetch_rows` on a pooled connection; a lost connection is retried on a new one, `attempts` times at most.
 
     Raises EmulatorError, with one line, when the database stays unreachable. `on_retry()` is called before
@@ -135,14 +161,19 @@ def fetch_rows_retrying(engine, entity: str, indexes, attempts: int = DB_ATTEMPT
         with engine.connect() as conn:
             return fetch_rows(conn, entity, indexes)
 
-    retrying = Retrying(retry=retry_if_exception(is_connection_lost), stop=stop_after_attempt(attempts),
-                        wait=wait_exponential(multiplier=backoff, max=2.0), reraise=True,
-                        before_sleep=(lambda _state: on_retry()) if on_retry else None)
+    retrying = Retrying(
+        retry=retry_if_exception(is_connection_lost),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=backoff, max=2.0),
+        reraise=True,
+        before_sleep=(lambda _state: on_retry()) if on_retry else None,
+    )
     try:
         return retrying(read)
     except DBAPIError as exc:
         if not is_connection_lost(exc):
             raise
         reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
-        raise EmulatorError(f"source database unreachable ({TABLE_NAMES[entity]}, {attempts} attempts): "
-                            f"{reason}") from exc
+        raise EmulatorError(
+            f"source database unreachable ({TABLE_NAMES[entity]}, {attempts} attempts): {reason}"
+        ) from exc

@@ -48,44 +48,68 @@ class PostReport:
 
     def summary(self) -> str:
         """One line for the terminal."""
-        return (f"post: events read {self.events}, records sent {self.records_sent}, acknowledged "
-                f"{self.acknowledged}, failed {self.failed} ({self.requests} requests, {self.resent} records "
-                f"resent) in {self.seconds:.1f}s, {self.events_per_second:.0f} events/s"
-                + (f"; {self.db_retries} source reads retried after a lost connection" if self.db_retries else ""))
+        return (
+            f"post: events read {self.events}, records sent {self.records_sent}, acknowledged "
+            f"{self.acknowledged}, failed {self.failed} ({self.requests} requests, {self.resent} records "
+            f"resent) in {self.seconds:.1f}s, {self.events_per_second:.0f} events/s"
+            + (f"; {self.db_retries} source reads retried after a lost connection" if self.db_retries else "")
+        )
 
 
 def _positive(kind):
     """An argparse type: a number > 0."""
+
     def parse(text: str):
         value = kind(text)
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
+
     return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the post options."""
     parser.add_argument("--target", choices=TARGETS, required=True)
-    parser.add_argument("--db-url", default=DEFAULT_DB_URL, help=f"source database (default {DEFAULT_DB_URL})")
-    parser.add_argument("--gateway", default=DEFAULT_GATEWAY, help=f"gateway base URL (default {DEFAULT_GATEWAY})")
-    parser.add_argument("--sampling", choices=("original", "uniform"), default="original",
-                        help="original: the course's sequence (seed 100, randint(0, 11000)); uniform: whole table")
+    parser.add_argument(
+        "--db-url", default=DEFAULT_DB_URL, help=f"source database (default {DEFAULT_DB_URL})"
+    )
+    parser.add_argument(
+        "--gateway", default=DEFAULT_GATEWAY, help=f"gateway base URL (default {DEFAULT_GATEWAY})"
+    )
+    parser.add_argument(
+        "--sampling",
+        choices=("original", "uniform"),
+        default="original",
+        help="original: the course's sequence (seed 100, randint(0, 11000)); uniform: whole table",
+    )
     parser.add_argument("--seed", type=int, help="sampling seed (default: 100 for original, 1 for uniform)")
     parser.add_argument("--count", type=_positive(int), help="events to send (default: no limit)")
     parser.add_argument("--duration", type=_positive(float), help="stop after this many seconds")
-    parser.add_argument("--rate", type=_positive(float), help="events per second (default: as fast as possible)")
-    parser.add_argument("--batch-size", type=_positive(int), default=DEFAULT_BATCH,
-                        help=f"events read and records sent per request (default {DEFAULT_BATCH})")
+    parser.add_argument(
+        "--rate", type=_positive(float), help="events per second (default: as fast as possible)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive(int),
+        default=DEFAULT_BATCH,
+        help=f"events read and records sent per request (default {DEFAULT_BATCH})",
+    )
     parser.add_argument("--iso", action="store_true", help="send datetimes as YYYY-MM-DDTHH:MM:SS")
     parser.add_argument("--api-key", help="sent as the x-api-key header (API Gateway usage plans)")
     parser.add_argument("--topic-prefix", default="pinterest", help="kafka-rest topics <prefix>.pin|geo|user")
     parser.add_argument("--stream-prefix", default="pinterest", help="Kinesis streams <prefix>-pin|geo|user")
     parser.add_argument("--kinesis-endpoint", help="kinesis-direct: endpoint URL (default: AWS)")
     parser.add_argument("--region", help="kinesis-direct: AWS region (default us-east-1)")
-    parser.add_argument("--max-attempts", type=_positive(int), default=8, help="tries per request (default 8)")
-    parser.add_argument("--backoff", type=_positive(float), default=0.2,
-                        help="first retry delay in seconds, doubling (default 0.2)")
+    parser.add_argument(
+        "--max-attempts", type=_positive(int), default=8, help="tries per request (default 8)"
+    )
+    parser.add_argument(
+        "--backoff",
+        type=_positive(float),
+        default=0.2,
+        help="first retry delay in seconds, doubling (default 0.2)",
+    )
 
 
 def serialise(row: dict, iso: bool = False) -> dict:
@@ -94,13 +118,28 @@ def serialise(row: dict, iso: bool = False) -> dict:
     return {k: (v.strftime(fmt) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
 
 
-def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: str = DEFAULT_GATEWAY,
-                sampling: str = "original", seed: int | None = None, count: int | None = None,
-                duration: float | None = None, rate: float | None = None, batch_size: int = DEFAULT_BATCH,
-                iso: bool = False, api_key: str | None = None, topic_prefix: str = "pinterest",
-                stream_prefix: str = "pinterest", kinesis_endpoint: str | None = None, region: str | None = None,
-                max_attempts: int = 8, backoff: float = 0.2, progress: bool | None = None, out=None,
-                db_attempts: int | None = None) -> PostReport:
+def post_events(
+    target: str = "console",
+    db_url: str = DEFAULT_DB_URL,
+    gateway: str = DEFAULT_GATEWAY,
+    sampling: str = "original",
+    seed: int | None = None,
+    count: int | None = None,
+    duration: float | None = None,
+    rate: float | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    iso: bool = False,
+    api_key: str | None = None,
+    topic_prefix: str = "pinterest",
+    stream_prefix: str = "pinterest",
+    kinesis_endpoint: str | None = None,
+    region: str | None = None,
+    max_attempts: int = 8,
+    backoff: float = 0.2,
+    progress: bool | None = None,
+    out=None,
+    db_attempts: int | None = None,
+) -> PostReport:
     """Read events from the source database and send them to a target; returns a PostReport.
 
     Raises EmulatorError on bad arguments or an unusable source, before anything is sent. A source read whose
@@ -119,7 +158,9 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
         if value is not None and value <= 0:
             raise EmulatorError(f"--{name} must be > 0, got {value}")
     if target.startswith("kinesis") and batch_size > KINESIS_MAX_RECORDS:
-        raise EmulatorError(f"--batch-size {batch_size} exceeds Kinesis PutRecords' {KINESIS_MAX_RECORDS} records")
+        raise EmulatorError(
+            f"--batch-size {batch_size} exceeds Kinesis PutRecords' {KINESIS_MAX_RECORDS} records"
+        )
     if rate is not None:
         # Pace at about one batch per second, so a low rate is not sent in bursts.
         batch_size = max(1, min(batch_size, int(rate)))
@@ -131,8 +172,10 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
         rows = db.index_span(engine)
         if sampling == "original":
             if rows <= sampling_mod.ORIGINAL_HIGHEST:
-                raise EmulatorError(f"original sampling reads indexes 0..{sampling_mod.ORIGINAL_HIGHEST} but the "
-                                    f"source has {rows} rows (seed more, or use --sampling uniform)")
+                raise EmulatorError(
+                    f"original sampling reads indexes 0..{sampling_mod.ORIGINAL_HIGHEST} but the "
+                    f"source has {rows} rows (seed more, or use --sampling uniform)"
+                )
             indexes = sampling_mod.original_indexes(sampling_mod.ORIGINAL_SEED if seed is None else seed)
         elif sampling == "uniform":
             if rows == 0:
@@ -140,11 +183,33 @@ def post_events(target: str = "console", db_url: str = DEFAULT_DB_URL, gateway: 
             indexes = sampling_mod.uniform_indexes(rows, DEFAULT_UNIFORM_SEED if seed is None else seed)
         else:
             raise EmulatorError(f"unknown sampling {sampling!r} (original or uniform)")
-        sender = make_target(target, gateway, api_key, topic_prefix, stream_prefix, kinesis_endpoint, region,
-                             max_attempts, backoff, batch_size=batch_size, out=out)
-        return _run(engine, sender, indexes, ENTITIES, (Rejected, GaveUp), count, duration, rate, batch_size, iso,
-                    tqdm(total=count, unit="event", desc="post",
-                         disable=None if progress is None else not progress), db_attempts)
+        sender = make_target(
+            target,
+            gateway,
+            api_key,
+            topic_prefix,
+            stream_prefix,
+            kinesis_endpoint,
+            region,
+            max_attempts,
+            backoff,
+            batch_size=batch_size,
+            out=out,
+        )
+        return _run(
+            engine,
+            sender,
+            indexes,
+            ENTITIES,
+            (Rejected, GaveUp),
+            count,
+            duration,
+            rate,
+            batch_size,
+            iso,
+            tqdm(total=count, unit="event", desc="post", disable=None if progress is None else not progress),
+            db_attempts,
+        )
     finally:
         engine.dispose()
 
@@ -163,8 +228,9 @@ class _Counter:
             self.value += 1
 
 
-def _read_batch(engine, pool, entities, draws: list[int], retries: _Counter | None = None,
-                db_attempts: int | None = None) -> tuple[list[int], dict]:
+def _read_batch(
+    engine, pool, entities, draws: list[int], retries: _Counter | None = None, db_attempts: int | None = None
+) -> tuple[list[int], dict]:
     """The rows of a batch of indexes: one query per table, the three tables read concurrently.
 
     A read whose connection is lost (the server restarted or killed it) is retried on a new connection.
@@ -172,20 +238,38 @@ def _read_batch(engine, pool, entities, draws: list[int], retries: _Counter | No
     from pinterest_emulator import db
 
     def fetch(entity: str) -> dict:
-        return db.fetch_rows_retrying(engine, entity, draws, attempts=db_attempts or db.DB_ATTEMPTS,
-                                      on_retry=retries.add if retries else None)
+        return db.fetch_rows_retrying(
+            engine,
+            entity,
+            draws,
+            attempts=db_attempts or db.DB_ATTEMPTS,
+            on_retry=retries.add if retries else None,
+        )
 
     fetched = dict(zip(entities, pool.map(fetch, entities)))
     for entity in entities:
         absent = sorted(set(draws) - fetched[entity].keys())
         if absent:
-            raise EmulatorError(f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source tables must hold "
-                                f"indexes 0..n-1")
+            raise EmulatorError(
+                f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source tables must hold indexes 0..n-1"
+            )
     return draws, fetched
 
 
-def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_size, iso, bar,
-         db_attempts: int | None = None) -> PostReport:
+def _run(
+    engine,
+    sender,
+    indexes,
+    entities,
+    fatal,
+    count,
+    duration,
+    rate,
+    batch_size,
+    iso,
+    bar,
+    db_attempts: int | None = None,
+) -> PostReport:
     """The read-and-send loop; stops at count, duration, Ctrl-C, or records that cannot be delivered.
 
     The next batch is read while the current one is being sent, so database and network time overlap.
@@ -204,7 +288,9 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
         nonlocal planned
         if count is not None and planned >= count:
             return None
-        draws = list(itertools.islice(indexes, batch_size if count is None else min(batch_size, count - planned)))
+        draws = list(
+            itertools.islice(indexes, batch_size if count is None else min(batch_size, count - planned))
+        )
         planned += len(draws)
         return reader.submit(_read_batch, engine, tables, entities, draws, retries, db_attempts)
 
@@ -241,19 +327,41 @@ def _run(engine, sender, indexes, entities, fatal, count, duration, rate, batch_
     stats = sender.stats
     if error is None and stats.failed:
         error = f"{stats.failed} records not acknowledged; last error: {stats.last_error}"
-    return PostReport(events, sent, stats.acknowledged, stats.failed, stats.requests, stats.resent,
-                      time.monotonic() - started, error, retries.value)
+    return PostReport(
+        events,
+        sent,
+        stats.acknowledged,
+        stats.failed,
+        stats.requests,
+        stats.resent,
+        time.monotonic() - started,
+        error,
+        retries.value,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run post from parsed arguments; returns the exit code."""
     try:
         report = post_events(
-            target=args.target, db_url=args.db_url, gateway=args.gateway, sampling=args.sampling, seed=args.seed,
-            count=args.count, duration=args.duration, rate=args.rate, batch_size=args.batch_size, iso=args.iso,
-            api_key=args.api_key, topic_prefix=args.topic_prefix, stream_prefix=args.stream_prefix,
-            kinesis_endpoint=args.kinesis_endpoint, region=args.region, max_attempts=args.max_attempts,
-            backoff=args.backoff)
+            target=args.target,
+            db_url=args.db_url,
+            gateway=args.gateway,
+            sampling=args.sampling,
+            seed=args.seed,
+            count=args.count,
+            duration=args.duration,
+            rate=args.rate,
+            batch_size=args.batch_size,
+            iso=args.iso,
+            api_key=args.api_key,
+            topic_prefix=args.topic_prefix,
+            stream_prefix=args.stream_prefix,
+            kinesis_endpoint=args.kinesis_endpoint,
+            region=args.region,
+            max_attempts=args.max_attempts,
+            backoff=args.backoff,
+        )
     except EmulatorError as exc:
         print(f"post: error: {exc}", file=sys.stderr)
         return 2

@@ -43,12 +43,26 @@ def load_real(directory: str | Path, seed: int) -> tuple[int, int, Iterator[Chun
     if missing:
         raise EmulatorError(f"{root} lacks {', '.join(missing)} (expected the files of ../shared/real)")
     try:
-        geos = [{"ind": int(r["ind"]), "timestamp": dt.datetime.strptime(r["timestamp"], DB_TIME_FORMAT),
-                 "latitude": float(r["latitude"]), "longitude": float(r["longitude"]), "country": r["country"]}
-                for r in _read_csv(root / FILES[0])]
-        users = [{"ind": int(r["ind"]), "first_name": r["first_name"], "last_name": r["last_name"],
-                  "age": int(r["age"]), "date_joined": dt.datetime.strptime(r["date_joined"], DB_TIME_FORMAT)}
-                 for r in _read_csv(root / FILES[1])]
+        geos = [
+            {
+                "ind": int(r["ind"]),
+                "timestamp": dt.datetime.strptime(r["timestamp"], DB_TIME_FORMAT),
+                "latitude": float(r["latitude"]),
+                "longitude": float(r["longitude"]),
+                "country": r["country"],
+            }
+            for r in _read_csv(root / FILES[0])
+        ]
+        users = [
+            {
+                "ind": int(r["ind"]),
+                "first_name": r["first_name"],
+                "last_name": r["last_name"],
+                "age": int(r["age"]),
+                "date_joined": dt.datetime.strptime(r["date_joined"], DB_TIME_FORMAT),
+            }
+            for r in _read_csv(root / FILES[1])
+        ]
         known = {}
         with (root / FILES[2]).open(encoding="utf-8") as fh:
             for line in fh:
@@ -71,9 +85,12 @@ def load_real(directory: str | Path, seed: int) -> tuple[int, int, Iterator[Chun
             for index in range(start, min(rows, start + CHUNK_ROWS)):
                 synthetic = pin_row(random.Random(f"fill:{seed}:{index}"), index, rows, seed)
                 row = known.get(index, {})
-                pin = {col: (row.get(col) if row.get(col) is not None else value) for col, value in synthetic.items()}
+                pin = {
+                    col: (row.get(col) if row.get(col) is not None else value)
+                    for col, value in synthetic.items()
+                }
                 pin["downloaded"] = int(pin["downloaded"])
                 pins.append(pin)
-            yield Chunk(pins, geos[start:start + CHUNK_ROWS], users[start:start + CHUNK_ROWS])
+            yield Chunk(pins, geos[start : start + CHUNK_ROWS], users[start : start + CHUNK_ROWS])
 
     return rows, filled, chunks()

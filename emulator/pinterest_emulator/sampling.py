@@ -14,7 +14,9 @@ def original_indexes(seed: int = ORIGINAL_SEED) -> Iterator[int]:
     """The original emulator's indexes: random.seed(100), then per post randrange(0, 2) (its sleep), randint."""
     rng = random.Random(seed)
     while True:
-        rng.randrange(0, 2)  # the original sleeps this many seconds; drawn only to keep the sequence identical
+        rng.randrange(
+            0, 2
+        )  # the original sleeps this many seconds; drawn only to keep the sequence identical
         yield rng.randint(0, ORIGINAL_HIGHEST)
 
 

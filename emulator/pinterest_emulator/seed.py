@@ -27,18 +27,32 @@ class SeedReport:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the seed-db options."""
-    parser.add_argument("--db-url", default=DEFAULT_DB_URL,
-                        help=f"SQLAlchemy URL, e.g. mysql+pymysql://root@127.0.0.1/test (default {DEFAULT_DB_URL})")
+    parser.add_argument(
+        "--db-url",
+        default=DEFAULT_DB_URL,
+        help=f"SQLAlchemy URL, e.g. mysql+pymysql://root@127.0.0.1/test (default {DEFAULT_DB_URL})",
+    )
     parser.add_argument("--rows", type=int, help=f"rows per table (default {DEFAULT_ROWS})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed (same seed, same rows)")
-    parser.add_argument("--from-real", metavar="DIR",
-                        help="load the real files of DIR (../shared/real) instead of synthetic rows; the post "
-                             "rows and fields the files lack are filled with synthetic ones of the same index")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="generator seed (same seed, same rows)"
+    )
+    parser.add_argument(
+        "--from-real",
+        metavar="DIR",
+        help="load the real files of DIR (../shared/real) instead of synthetic rows; the post "
+        "rows and fields the files lack are filled with synthetic ones of the same index",
+    )
     parser.add_argument("--replace", action="store_true", help="drop the three tables first if they exist")
 
 
-def seed_database(db_url: str = DEFAULT_DB_URL, rows: int | None = None, seed: int = DEFAULT_SEED,
-                  from_real: str | None = None, replace: bool = False, progress: bool | None = None) -> SeedReport:
+def seed_database(
+    db_url: str = DEFAULT_DB_URL,
+    rows: int | None = None,
+    seed: int = DEFAULT_SEED,
+    from_real: str | None = None,
+    replace: bool = False,
+    progress: bool | None = None,
+) -> SeedReport:
     """Create pinterest_data, geolocation_data and user_data in db_url and fill them; returns a SeedReport."""
     from tqdm import tqdm
 
@@ -61,11 +75,15 @@ def seed_database(db_url: str = DEFAULT_DB_URL, rows: int | None = None, seed: i
     try:
         present = db.existing_tables(engine)
         if present and not replace:
-            raise EmulatorError(f"{', '.join(present)} already exist(s) in {db_url} (use --replace to drop them)")
+            raise EmulatorError(
+                f"{', '.join(present)} already exist(s) in {db_url} (use --replace to drop them)"
+            )
         tables = [db.table(entity) for entity in db.TABLE_NAMES]
         db.metadata().drop_all(engine, tables=tables)
         db.metadata().create_all(engine, tables=tables)
-        with tqdm(total=rows, unit="row", desc="seed-db", disable=None if progress is None else not progress) as bar:
+        with tqdm(
+            total=rows, unit="row", desc="seed-db", disable=None if progress is None else not progress
+        ) as bar:
             for chunk in chunks:
                 with engine.begin() as conn:
                     for entity, values in (("pin", chunk.pins), ("geo", chunk.geos), ("user", chunk.users)):
@@ -84,7 +102,11 @@ def run(args: argparse.Namespace) -> int:
     except EmulatorError as exc:
         print(f"seed-db: error: {exc}", file=sys.stderr)
         return 2
-    extra = f", {report.filled_pin_rows} post rows filled synthetically" if report.source != "synthetic" else ""
-    print(f"seed-db: {report.rows} rows per table ({report.source}, seed {report.seed}) in {report.db_url} "
-          f"in {report.seconds:.1f}s{extra}")
+    extra = (
+        f", {report.filled_pin_rows} post rows filled synthetically" if report.source != "synthetic" else ""
+    )
+    print(
+        f"seed-db: {report.rows} rows per table ({report.source}, seed {report.seed}) in {report.db_url} "
+        f"in {report.seconds:.1f}s{extra}"
+    )
     return 0

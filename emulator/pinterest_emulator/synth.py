@@ -52,19 +52,50 @@ PATTERNS = (
     ("clean", 3663, {}),
     ("story", 198, {"description": STORY_DESCRIPTION, "is_image_or_video": STORY_FORMAT}),
     ("video", 116, {"is_image_or_video": "video"}),
-    ("story_image_error", 63, {"description": STORY_DESCRIPTION, "is_image_or_video": STORY_FORMAT,
-                               "image_src": IMAGE_SRC_ERROR, "downloaded": 0}),
+    (
+        "story_image_error",
+        63,
+        {
+            "description": STORY_DESCRIPTION,
+            "is_image_or_video": STORY_FORMAT,
+            "image_src": IMAGE_SRC_ERROR,
+            "downloaded": 0,
+        },
+    ),
     ("no_description", 58, {"description": NO_DESCRIPTION}),
-    ("user_info_error", 27, {"title": NO_TITLE, "description": STORY_DESCRIPTION, "poster_name": USER_INFO_ERROR,
-                             "follower_count": USER_INFO_ERROR, "tag_list": NO_TAGS, "image_src": IMAGE_SRC_ERROR,
-                             "is_image_or_video": STORY_FORMAT, "downloaded": 0}),
+    (
+        "user_info_error",
+        27,
+        {
+            "title": NO_TITLE,
+            "description": STORY_DESCRIPTION,
+            "poster_name": USER_INFO_ERROR,
+            "follower_count": USER_INFO_ERROR,
+            "tag_list": NO_TAGS,
+            "image_src": IMAGE_SRC_ERROR,
+            "is_image_or_video": STORY_FORMAT,
+            "downloaded": 0,
+        },
+    ),
     ("no_tags", 22, {"tag_list": NO_TAGS}),
-    ("story_no_tags", 5, {"description": STORY_DESCRIPTION, "is_image_or_video": STORY_FORMAT, "tag_list": NO_TAGS}),
+    (
+        "story_no_tags",
+        5,
+        {"description": STORY_DESCRIPTION, "is_image_or_video": STORY_FORMAT, "tag_list": NO_TAGS},
+    ),
     ("no_description_video", 4, {"description": NO_DESCRIPTION, "is_image_or_video": "video"}),
     ("no_tags_video", 3, {"tag_list": NO_TAGS, "is_image_or_video": "video"}),
-    ("empty_title_story_image_error", 1, {"title": "", "description": STORY_DESCRIPTION,
-                                          "is_image_or_video": STORY_FORMAT, "image_src": IMAGE_SRC_ERROR,
-                                          "downloaded": 0}),
+    (
+        "empty_title_story_image_error",
+        1,
+        {
+            "title": "",
+            "description": STORY_DESCRIPTION,
+            "is_image_or_video": STORY_FORMAT,
+            "image_src": IMAGE_SRC_ERROR,
+            "downloaded": 0,
+        },
+    ),
     ("untitled_description", 1, {"description": UNTITLED}),
 )
 
@@ -145,7 +176,9 @@ def _positions(seed: int, people, salt: int, pool: int):
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2 * np.pi * u2)
     # A power keeps the position inside (0, 1); the small uniform share flattens the head as in the real table.
     base = ((people + jitter) / pool) ** (RANK_SKEW / PERSON_SKEW * np.exp(PERSON_NOISE * z))
-    return np.minimum(base * (1 - HEAD_FLATTEN) + HEAD_FLATTEN * _hash_unit(seed, people, salt + 3), 1.0 - 1e-12)
+    return np.minimum(
+        base * (1 - HEAD_FLATTEN) + HEAD_FLATTEN * _hash_unit(seed, people, salt + 3), 1.0 - 1e-12
+    )
 
 
 def _six_digits(x: float) -> float:
@@ -167,8 +200,15 @@ def _people(seed: int, people, pool: int) -> list[tuple]:
     lat = -90 + 180 * pos[5]
     lon = -180 + 360 * pos[6]
     return [
-        (first[fi[i]], last[la[i]], int(age[i]), JOINED_START + dt.timedelta(seconds=int(joined[i])),
-         countries[co[i]], _six_digits(lat[i]), _six_digits(lon[i]))
+        (
+            first[fi[i]],
+            last[la[i]],
+            int(age[i]),
+            JOINED_START + dt.timedelta(seconds=int(joined[i])),
+            countries[co[i]],
+            _six_digits(lat[i]),
+            _six_digits(lon[i]),
+        )
         for i in range(len(people))
     ]
 
@@ -233,8 +273,12 @@ def _title(rng: random.Random, category: str) -> str:
         return rng.choice(vocab.RUSSIAN)
     nouns = _title_case(tuple(vocab.NOUNS[category]))
     title = rng.choice(vocab.TITLE_TEMPLATES).format(
-        n=rng.randint(5, 60), Adj=rng.choice(_title_case(tuple(vocab.ADJECTIVES))), Noun=rng.choice(nouns),
-        Noun2=rng.choice(nouns), Audience=rng.choice(_title_case(tuple(vocab.AUDIENCES))))
+        n=rng.randint(5, 60),
+        Adj=rng.choice(_title_case(tuple(vocab.ADJECTIVES))),
+        Noun=rng.choice(nouns),
+        Noun2=rng.choice(nouns),
+        Audience=rng.choice(_title_case(tuple(vocab.AUDIENCES))),
+    )
     if rng.random() < 0.15:
         title += rng.choice((" | ", " - ")) + rng.choice(vocab.SITES)
     if rng.random() < 0.02:
@@ -252,9 +296,13 @@ def _description(rng: random.Random, category: str) -> str:
     target = 200 if truncated else rng.randint(30, 175)
     parts: list[str] = []
     while sum(len(p) + 1 for p in parts) < target:
-        parts.append(rng.choice(vocab.SENTENCES).format(
-            adj=rng.choice(vocab.ADJECTIVES), noun=rng.choice(vocab.NOUNS[category]),
-            audience=rng.choice(vocab.AUDIENCES)))
+        parts.append(
+            rng.choice(vocab.SENTENCES).format(
+                adj=rng.choice(vocab.ADJECTIVES),
+                noun=rng.choice(vocab.NOUNS[category]),
+                audience=rng.choice(vocab.AUDIENCES),
+            )
+        )
     text = " ".join(parts)
     if rng.random() < 0.01:
         text = rng.choice(vocab.EMOJI) + " " + text
@@ -317,15 +365,25 @@ def generate(rows: int, seed: int) -> Iterator[Chunk]:
         stop = min(rows, start + CHUNK_ROWS)
         rng = random.Random(f"rows:{seed}:{chunk_no}")
         nprng = np.random.default_rng([seed, chunk_no])
-        people = np.minimum(np.floor(pool * nprng.random(stop - start) ** PERSON_SKEW), pool - 1).astype(np.int64)
+        people = np.minimum(np.floor(pool * nprng.random(stop - start) ** PERSON_SKEW), pool - 1).astype(
+            np.int64
+        )
         seconds = nprng.integers(0, TIMESTAMP_SECONDS, stop - start)
         persons = _people(seed, people, pool)
         pins, geos, users = [], [], []
         for offset, index in enumerate(range(start, stop)):
             first, last, age, joined, country, lat, lon = persons[offset]
             pins.append(pin_row(rng, index, rows, seed))
-            geos.append({"ind": index, "timestamp": TIMESTAMP_START + dt.timedelta(seconds=int(seconds[offset])),
-                         "latitude": lat, "longitude": lon, "country": country})
-            users.append({"ind": index, "first_name": first, "last_name": last, "age": age,
-                          "date_joined": joined})
+            geos.append(
+                {
+                    "ind": index,
+                    "timestamp": TIMESTAMP_START + dt.timedelta(seconds=int(seconds[offset])),
+                    "latitude": lat,
+                    "longitude": lon,
+                    "country": country,
+                }
+            )
+            users.append(
+                {"ind": index, "first_name": first, "last_name": last, "age": age, "date_joined": joined}
+            )
         yield Chunk(pins, geos, users)

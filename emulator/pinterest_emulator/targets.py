@@ -97,10 +97,13 @@ class Target:
                 self.stats.last_error = f"{len(pending)} records of a batch were not accepted"
                 raise PartialFailure(self.stats.last_error)
 
-        retrying = Retrying(retry=retry_if_exception_type((Retryable, PartialFailure)),
-                            wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff)
-                            + wait_random(0, self.backoff),
-                            stop=stop_after_attempt(self.max_attempts), reraise=True)
+        retrying = Retrying(
+            retry=retry_if_exception_type((Retryable, PartialFailure)),
+            wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff)
+            + wait_random(0, self.backoff),
+            stop=stop_after_attempt(self.max_attempts),
+            reraise=True,
+        )
         try:
             retrying(attempt)
         except (Retryable, PartialFailure) as exc:
@@ -123,8 +126,10 @@ class ConsoleTarget(Target):
 
     def _send_once(self, entity, records):
         for record in records:
-            self.out.write(json.dumps({"topic": f"{self.topic_prefix}.{entity}", "value": record},
-                                      ensure_ascii=False) + "\n")
+            self.out.write(
+                json.dumps({"topic": f"{self.topic_prefix}.{entity}", "value": record}, ensure_ascii=False)
+                + "\n"
+            )
         self.out.flush()
         return []
 
@@ -148,8 +153,13 @@ class HttpTarget(Target):
 
         url = self.gateway + path
         try:
-            response = self.session.request(method, url, data=json.dumps(body, ensure_ascii=False).encode(),
-                                            headers={"Content-Type": content_type}, timeout=self.timeout)
+            response = self.session.request(
+                method,
+                url,
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": content_type},
+                timeout=self.timeout,
+            )
         except requests.RequestException as exc:
             raise Retryable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
@@ -177,8 +187,12 @@ class KafkaRestTarget(HttpTarget):
         self.topic_prefix = topic_prefix
 
     def _send_once(self, entity, records):
-        answer = self._request("POST", f"/topics/{self.topic_prefix}.{entity}",
-                               {"records": [{"value": r} for r in records]}, KAFKA_JSON)
+        answer = self._request(
+            "POST",
+            f"/topics/{self.topic_prefix}.{entity}",
+            {"records": [{"value": r} for r in records]},
+            KAFKA_JSON,
+        )
         offsets = answer.get("offsets")
         if not isinstance(offsets, list) or len(offsets) != len(records):
             raise Retryable("REST proxy answer has no offset per record")
@@ -198,14 +212,22 @@ class KinesisProxyTarget(HttpTarget):
         if self.single:
             if len(records) != 1:
                 raise ValueError("single-record mode sends one record per request")
-            self._request("PUT", f"/streams/{stream}/record",
-                          {"StreamName": stream, "Data": records[0],
-                           "PartitionKey": partition_key(entity, records[0])}, "application/json")
+            self._request(
+                "PUT",
+                f"/streams/{stream}/record",
+                {"StreamName": stream, "Data": records[0], "PartitionKey": partition_key(entity, records[0])},
+                "application/json",
+            )
             return []
-        answer = self._request("PUT", f"/streams/{stream}/records", {
-            "StreamName": stream,
-            "Records": [{"Data": r, "PartitionKey": partition_key(entity, r)} for r in records]},
-            "application/json")
+        answer = self._request(
+            "PUT",
+            f"/streams/{stream}/records",
+            {
+                "StreamName": stream,
+                "Records": [{"Data": r, "PartitionKey": partition_key(entity, r)} for r in records],
+            },
+            "application/json",
+        )
         return _failed_positions(answer, len(records))
 
 
@@ -229,8 +251,13 @@ def _failed_positions(answer: dict, expected: int) -> list[int]:
 class KinesisDirectTarget(Target):
     """boto3 put_records to any Kinesis endpoint (AWS, or a local one such as moto's server)."""
 
-    def __init__(self, stream_prefix: str = "pinterest", endpoint_url: str | None = None,
-                 region: str | None = None, **kwargs):
+    def __init__(
+        self,
+        stream_prefix: str = "pinterest",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        **kwargs,
+    ):
         import boto3
         from botocore.config import Config
 
@@ -238,8 +265,12 @@ class KinesisDirectTarget(Target):
         self.stream_prefix = stream_prefix
         # tenacity does the retrying, so botocore must not retry on its own underneath: one attempt in all
         # (botocore's `max_attempts` counts retries after the first; `total_max_attempts` counts them all).
-        self.client = boto3.client("kinesis", endpoint_url=endpoint_url, region_name=region or "us-east-1",
-                                   config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        self.client = boto3.client(
+            "kinesis",
+            endpoint_url=endpoint_url,
+            region_name=region or "us-east-1",
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
 
     def _send_once(self, entity, records):
         from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
@@ -247,9 +278,16 @@ class KinesisDirectTarget(Target):
 
         stream = f"{self.stream_prefix}-{entity}"
         try:
-            answer = self.client.put_records(StreamName=stream, Records=[
-                {"Data": json.dumps(r, ensure_ascii=False).encode(), "PartitionKey": partition_key(entity, r)}
-                for r in records])
+            answer = self.client.put_records(
+                StreamName=stream,
+                Records=[
+                    {
+                        "Data": json.dumps(r, ensure_ascii=False).encode(),
+                        "PartitionKey": partition_key(entity, r),
+                    }
+                    for r in records
+                ],
+            )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -263,9 +301,19 @@ class KinesisDirectTarget(Target):
         return _failed_positions(answer, len(records))
 
 
-def make_target(name: str, gateway: str, api_key: str | None, topic_prefix: str, stream_prefix: str,
-                kinesis_endpoint: str | None, region: str | None, max_attempts: int, backoff: float,
-                batch_size: int = 100, out=None) -> Target:
+def make_target(
+    name: str,
+    gateway: str,
+    api_key: str | None,
+    topic_prefix: str,
+    stream_prefix: str,
+    kinesis_endpoint: str | None,
+    region: str | None,
+    max_attempts: int,
+    backoff: float,
+    batch_size: int = 100,
+    out=None,
+) -> Target:
     """Build a target by name (console, kafka-rest, kinesis, kinesis-direct)."""
     common = {"max_attempts": max_attempts, "backoff": backoff}
     if name == "console":
@@ -273,9 +321,11 @@ def make_target(name: str, gateway: str, api_key: str | None, topic_prefix: str,
     if name == "kafka-rest":
         return KafkaRestTarget(gateway, topic_prefix=topic_prefix, api_key=api_key, **common)
     if name == "kinesis":
-        return KinesisProxyTarget(gateway, stream_prefix=stream_prefix, api_key=api_key, single=batch_size == 1,
-                                  **common)
+        return KinesisProxyTarget(
+            gateway, stream_prefix=stream_prefix, api_key=api_key, single=batch_size == 1, **common
+        )
     if name == "kinesis-direct":
-        return KinesisDirectTarget(stream_prefix=stream_prefix, endpoint_url=kinesis_endpoint, region=region,
-                                   **common)
+        return KinesisDirectTarget(
+            stream_prefix=stream_prefix, endpoint_url=kinesis_endpoint, region=region, **common
+        )
     raise ValueError(f"unknown target {name!r}")

@@ -7,7 +7,7 @@ per post.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -32,7 +32,11 @@ def _reason(failed: Column, message: str, value: Column) -> Column:
 
 def pin_violation() -> Column:
     """Why a typed raw pin breaks a content rule, or null."""
-    return _reason(~follower_count_is_valid(F.col("follower_count")), "unparseable follower_count: ", F.col("follower_count"))
+    return _reason(
+        ~follower_count_is_valid(F.col("follower_count")),
+        "unparseable follower_count: ",
+        F.col("follower_count"),
+    )
 
 
 def geo_violation() -> Column:
@@ -60,8 +64,8 @@ def clean_pin(df: DataFrame, *passthrough: str) -> DataFrame:
 
     `passthrough` names columns (an arrival time, say) kept unchanged after the contract columns.
     """
-    text = lambda name: null_if_placeholder(F.col(name))  # noqa: E731
-    trimmed = lambda name: null_if_placeholder(F.trim(F.col(name)))  # noqa: E731
+    text = lambda name: null_if_placeholder(F.col(name))
+    trimmed = lambda name: null_if_placeholder(F.trim(F.col(name)))
     return df.select(
         F.col("index").cast("long").alias("ind"),
         F.col("unique_id"),
@@ -108,5 +112,9 @@ def keep_first(df: DataFrame, key: str, order_by: list[Column]) -> DataFrame:
 
 
 CLEANERS: dict[str, Callable[..., DataFrame]] = {"pin": clean_pin, "geo": clean_geo, "user": clean_user}
-VIOLATIONS: dict[str, Callable[[], Column]] = {"pin": pin_violation, "geo": geo_violation, "user": user_violation}
+VIOLATIONS: dict[str, Callable[[], Column]] = {
+    "pin": pin_violation,
+    "geo": geo_violation,
+    "user": user_violation,
+}
 SILVER_SCHEMAS = {"pin": SILVER_PIN_SCHEMA, "geo": SILVER_GEO_SCHEMA, "user": SILVER_USER_SCHEMA}

@@ -15,19 +15,34 @@ from pinterest_pipeline.errors import LakeBusyError, PipelineError, one_line
 from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS
 
 # What Delta (and Spark's checkpoint log) raise when two runs write the same table or checkpoint at once.
-_CONCURRENT_WRITE = ("ConcurrentTransactionException", "ConcurrentAppendException", "DELTA_CONCURRENT_",
-                     "ConcurrentModificationException", "Multiple streaming jobs detected")
+_CONCURRENT_WRITE = (
+    "ConcurrentTransactionException",
+    "ConcurrentAppendException",
+    "DELTA_CONCURRENT_",
+    "ConcurrentModificationException",
+    "Multiple streaming jobs detected",
+)
 
 
 def _add_batch(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help="ingest new sink files; rebuild silver, quarantine and gold")
-    p.add_argument("--raw-root", required=True, help="root of the S3 sink's files (path, s3://, /Volumes/..., dbfs:/mnt/...)")
+    p.add_argument(
+        "--raw-root",
+        required=True,
+        help="root of the S3 sink's files (path, s3://, /Volumes/..., dbfs:/mnt/...)",
+    )
     p.add_argument("--lake", required=True, help="lake root for tables and checkpoints (path or URI)")
-    p.add_argument("--topic-prefix", default="pinterest", help="topics are <prefix>.pin|geo|user (default: pinterest)")
+    p.add_argument(
+        "--topic-prefix", default="pinterest", help="topics are <prefix>.pin|geo|user (default: pinterest)"
+    )
     p.add_argument("--catalog", help="Unity Catalog catalog for the tables (Databricks; needs --schema)")
     p.add_argument("--schema", help="Unity Catalog schema for the tables (Databricks; needs --catalog)")
-    p.add_argument("--retain-hours", type=int, default=DEFAULT_RETAIN_HOURS,
-                   help=f"table upkeep keeps the files of this much history (default: {DEFAULT_RETAIN_HOURS})")
+    p.add_argument(
+        "--retain-hours",
+        type=int,
+        default=DEFAULT_RETAIN_HOURS,
+        help=f"table upkeep keeps the files of this much history (default: {DEFAULT_RETAIN_HOURS})",
+    )
     p.set_defaults(run=_run_batch)
 
 
@@ -37,8 +52,14 @@ def _run_batch(args: argparse.Namespace) -> int:
     from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
     from pinterest_pipeline.session import get_spark
 
-    config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema,
-                         Upkeep(retain_hours=args.retain_hours))
+    config = BatchConfig(
+        args.raw_root,
+        args.lake,
+        args.topic_prefix,
+        args.catalog,
+        args.schema,
+        Upkeep(retain_hours=args.retain_hours),
+    )
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
     with lake_lock(config.lake, "batch"):  # likewise: a run that cannot proceed says so at once
         report = run_batch(get_spark("pinterest-batch"), config)
@@ -66,10 +87,14 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_stream(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stream", help="Kinesis streams to the stream tables, quarantine and real-time metrics")
+    p = sub.add_parser(
+        "stream", help="Kinesis streams to the stream tables, quarantine and real-time metrics"
+    )
     p.add_argument("--lake", required=True, help="lake root for tables and checkpoints (path or URI)")
     p.add_argument("--kinesis-endpoint", help="Kinesis endpoint URL (default: AWS's; moto's server locally)")
-    p.add_argument("--stream-prefix", default="pinterest", help="streams are <prefix>-pin|geo|user (default: pinterest)")
+    p.add_argument(
+        "--stream-prefix", default="pinterest", help="streams are <prefix>-pin|geo|user (default: pinterest)"
+    )
     p.add_argument("--available-now", action="store_true", help="read what the streams hold now, then stop")
     p.set_defaults(run=_run_stream)
 
@@ -114,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         text = str(error)
         if any(marker in text for marker in _CONCURRENT_WRITE):
-            busy = LakeBusyError("another run wrote the same table or checkpoint at the same moment; nothing was "
-                                 "written twice, run again when it ends")
+            busy = LakeBusyError(
+                "another run wrote the same table or checkpoint at the same moment; nothing was "
+                "written twice, run again when it ends"
+            )
             print(f"pinterest-pipeline {args.command}: {busy}{_log_hint()}", file=sys.stderr)
             return busy.exit_code
         print(f"pinterest-pipeline {args.command}: {one_line(error)}{_log_hint()}", file=sys.stderr)

@@ -85,8 +85,14 @@ def _post(config: DemoConfig, gateway_url: str, target: str) -> int:
     from pinterest_emulator.post import post_events
 
     report = post_events(
-        target=target, db_url=config.db_url, gateway=gateway_url, sampling="original", count=config.events,
-        batch_size=100, topic_prefix=PREFIX, stream_prefix=PREFIX,
+        target=target,
+        db_url=config.db_url,
+        gateway=gateway_url,
+        sampling="original",
+        count=config.events,
+        batch_size=100,
+        topic_prefix=PREFIX,
+        stream_prefix=PREFIX,
     )
     if not report.ok:
         raise PipelineError(f"posting to {target} failed: {report.summary()}")
@@ -100,7 +106,9 @@ def _create_streams(gateway_url: str) -> None:
         name = f"{PREFIX}-{entity}"
         response = requests.post(f"{gateway_url}/streams/{name}", json={"ShardCount": 1}, timeout=30)
         if response.status_code >= 400 and "ResourceInUse" not in response.text:
-            raise PipelineError(f"could not create stream {name}: {response.status_code} {response.text[:200]}")
+            raise PipelineError(
+                f"could not create stream {name}: {response.status_code} {response.text[:200]}"
+            )
 
 
 def use_embedded_aws_credentials() -> None:
@@ -161,14 +169,20 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
             _create_streams(gateway.url)
             for target in ("kafka-rest", "kinesis"):
                 result.posted[target] = _post(config, gateway.url, target)
-                out(f"posted {config.events} events to {target}: {result.posted[target]} records acknowledged")
+                out(
+                    f"posted {config.events} events to {target}: {result.posted[target]} records acknowledged"
+                )
         # The gateway has finished its open sink files on exit: the batch job sees every record.
         batch = run_batch(spark, BatchConfig(str(config.raw_root), str(config.lake), PREFIX))
         result.batch_lines = batch.lines()
         out("\n".join(["batch:"] + result.batch_lines))
         _forget_stream_positions(config.lake)
-        stream = run_stream(spark, StreamConfig(str(config.lake), kinesis_endpoint=kinesis, stream_prefix=PREFIX,
-                                                available_now=True))
+        stream = run_stream(
+            spark,
+            StreamConfig(
+                str(config.lake), kinesis_endpoint=kinesis, stream_prefix=PREFIX, available_now=True
+            ),
+        )
         result.stream_lines = stream.lines()
         out("\n".join(["stream:"] + result.stream_lines))
 
@@ -179,23 +193,36 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
         bronze = store.row_count(f"bronze/{entity}")
         silver = store.row_count(f"silver/{entity}")
         quarantined = store.row_count(f"quarantine/{entity}")
-        result.accounting.append({"entity": entity, "records in": bronze, "cleaned": silver,
-                                  "quarantined": quarantined, "duplicates": bronze - silver - quarantined,
-                                  "stream rows": store.row_count(f"stream/{entity}")})
+        result.accounting.append(
+            {
+                "entity": entity,
+                "records in": bronze,
+                "cleaned": silver,
+                "quarantined": quarantined,
+                "duplicates": bronze - silver - quarantined,
+                "stream rows": store.row_count(f"stream/{entity}"),
+            }
+        )
     for name in METRICS:
         table = f"stream/metrics/{name}"
-        result.metrics[name] = _rows(store.read(table).orderBy("window_start", ascending=False).limit(20)) if store.exists(table) else []
+        result.metrics[name] = (
+            _rows(store.read(table).orderBy("window_start", ascending=False).limit(20))
+            if store.exists(table)
+            else []
+        )
     _print_insights(result.gold, out)
     _print_insights(result.metrics, out)
     facts = {
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "source database": config.db_url,
         "events posted this run": config.events,
         "records acknowledged": json.dumps(result.posted),
         "raw root": str(config.raw_root.resolve()),
         "lake": str(config.lake.resolve()),
     }
-    config.report_path.write_text(report.render(result.gold, result.accounting, result.metrics, facts), encoding="utf-8")
+    config.report_path.write_text(
+        report.render(result.gold, result.accounting, result.metrics, facts), encoding="utf-8"
+    )
     result.report = config.report_path
     out(f"report: {config.report_path.resolve()}")
     return result

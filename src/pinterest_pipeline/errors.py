@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # A JVM exception in an error's text: "org.x.YException: message", after ": " or "Caused by: ".
-_JVM_ERROR = re.compile(r"^(?::\s*|Caused by:\s*)?((?:[a-z_$][\w$]*\.)+([A-Z][\w$]*(?:Exception|Error))): (.+)$")
+_JVM_ERROR = re.compile(
+    r"^(?::\s*|Caused by:\s*)?((?:[a-z_$][\w$]*\.)+([A-Z][\w$]*(?:Exception|Error))): (.+)$"
+)
 # Wrappers that say where an error surfaced, not what it was.
 _WRAPPERS = ("Py4JJavaError", "StreamingQueryException", "PythonException")
 
@@ -41,8 +43,11 @@ def one_line(error: BaseException) -> str:
     the query; the exception that stopped it, and what caused that, are further down its text.
     """
     text = str(error)
-    found = [(m.group(2), m.group(3).strip()) for m in map(_JVM_ERROR.match, text.splitlines())
-             if m and m.group(2) not in _WRAPPERS]
+    found = [
+        (m.group(2), m.group(3).strip())
+        for m in map(_JVM_ERROR.match, text.splitlines())
+        if m and m.group(2) not in _WRAPPERS
+    ]
     if not found:
         first = (text.strip().splitlines() or [""])[0]
         return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -13,7 +13,7 @@ Choices, documented here and in README.md:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -44,8 +44,10 @@ def _top_by(df: DataFrame, group: list[str], measure: str) -> DataFrame:
 
 
 def _most_posted_category(df: DataFrame, group: str) -> DataFrame:
-    counts = df.where(F.col(group).isNotNull() & F.col("category").isNotNull()).groupBy(group, "category").agg(
-        F.count(F.lit(1)).alias("category_count")
+    counts = (
+        df.where(F.col(group).isNotNull() & F.col("category").isNotNull())
+        .groupBy(group, "category")
+        .agg(F.count(F.lit(1)).alias("category_count"))
     )
     return _top_by(counts, [group], "category_count").select(group, "category", "category_count")
 
@@ -66,7 +68,11 @@ def most_followed_user_by_country(pin: DataFrame, geo: DataFrame) -> DataFrame:
     """The poster with most followers in each country (ties kept)."""
     posters = (
         pin.join(geo, on="ind", how="inner")
-        .where(F.col("country").isNotNull() & F.col("poster_name").isNotNull() & F.col("follower_count").isNotNull())
+        .where(
+            F.col("country").isNotNull()
+            & F.col("poster_name").isNotNull()
+            & F.col("follower_count").isNotNull()
+        )
         .select("country", "poster_name", "follower_count")
         .distinct()
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 
 from pyspark.sql import types as T
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
@@ -130,11 +130,13 @@ def _iterator(client, stream: str, shard: str, after: str | None, latest: bool =
 def _row(record: dict, stream: str, shard: str) -> tuple:
     arrived = record["ApproximateArrivalTimestamp"]
     if arrived.tzinfo is None:  # Spark's Python data sources must yield time-zone-aware datetimes
-        arrived = arrived.replace(tzinfo=timezone.utc)
+        arrived = arrived.replace(tzinfo=UTC)
     return (record["PartitionKey"], bytes(record["Data"]), stream, shard, record["SequenceNumber"], arrived)
 
 
-def read_shard(client, stream: str, shard: str, after: str | None, limit: float, fetch: int) -> tuple[list[tuple], bool]:
+def read_shard(
+    client, stream: str, shard: str, after: str | None, limit: float, fetch: int
+) -> tuple[list[tuple], bool]:
     """Records after `after` (all from the start when None), at most `limit`; and whether the read reached the tip."""
     rows: list[tuple] = []
     iterator = _iterator(client, stream, shard, after)
@@ -148,7 +150,9 @@ def read_shard(client, stream: str, shard: str, after: str | None, limit: float,
     return rows, iterator is None
 
 
-def read_between(client, stream: str, shard: str, after: str | None, until: str, fetch: int) -> Iterator[tuple]:
+def read_between(
+    client, stream: str, shard: str, after: str | None, until: str, fetch: int
+) -> Iterator[tuple]:
     """The records after `after` up to and including sequence number `until`: a planned batch, read again."""
     iterator = _iterator(client, stream, shard, after)
     while iterator:
@@ -200,8 +204,14 @@ class KinesisStreamReader(DataSourceStreamReader):
         for shard in list_shards(self.client, self.options.stream):
             seq = None
             if self.options.initial_position == "latest":
-                rows, _ = read_shard(self.client, self.options.stream, shard.shard_id, None, float("inf"),
-                                     self.options.max_records_per_fetch)
+                rows, _ = read_shard(
+                    self.client,
+                    self.options.stream,
+                    shard.shard_id,
+                    None,
+                    float("inf"),
+                    self.options.max_records_per_fetch,
+                )
                 seq = rows[-1][4] if rows else None
             offset[shard.shard_id] = {"seq": seq, "done": False}
         self._position = offset
@@ -223,8 +233,14 @@ class KinesisStreamReader(DataSourceStreamReader):
                 if state["done"] or not parents_done or shard.shard_id in visited:
                     continue
                 visited.add(shard.shard_id)
-                rows, at_tip = read_shard(self.client, self.options.stream, shard.shard_id, state["seq"], budget,
-                                          self.options.max_records_per_fetch)
+                rows, at_tip = read_shard(
+                    self.client,
+                    self.options.stream,
+                    shard.shard_id,
+                    state["seq"],
+                    budget,
+                    self.options.max_records_per_fetch,
+                )
                 budget -= len(rows)
                 seq = rows[-1][4] if rows else state["seq"]
                 done = shard.closed and at_tip
@@ -255,8 +271,14 @@ class KinesisStreamReader(DataSourceStreamReader):
         """The partition's records, from the driver or read again from Kinesis."""
         if partition.rows is not None:
             return iter(partition.rows)
-        return read_between(self.client, self.options.stream, partition.shard, partition.after, partition.until,
-                            self.options.max_records_per_fetch)
+        return read_between(
+            self.client,
+            self.options.stream,
+            partition.shard,
+            partition.after,
+            partition.until,
+            self.options.max_records_per_fetch,
+        )
 
     def commit(self, end: dict) -> None:
         """Nothing to release: Kinesis keeps records for their retention period whatever the reader does."""
@@ -279,4 +301,3 @@ class KinesisDataSource(DataSource):
 def register(spark) -> None:
     """Make the `pinterest_kinesis` format known to the session."""
     spark.dataSource.register(KinesisDataSource)
-

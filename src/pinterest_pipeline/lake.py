@@ -23,9 +23,9 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 from urllib.parse import urlparse
 
 from pyspark.errors import AnalysisException
@@ -113,14 +113,21 @@ class DeltaStore:
 
     # --- reading -----------------------------------------------------------------------------------------------
 
-    def history(self, name: str, limit: int = _HISTORY_DEPTH, spark: SparkSession | None = None) -> list[dict] | None:
+    def history(
+        self, name: str, limit: int = _HISTORY_DEPTH, spark: SparkSession | None = None
+    ) -> list[dict] | None:
         """The table's last commits, newest first, `ms` their epoch milliseconds (None when there is no table)."""
         try:
             rows = (
                 (spark or self.spark)
                 .sql(f"DESCRIBE HISTORY {self.ref(name)} LIMIT {int(limit)}")
-                .select("version", F.unix_millis("timestamp").alias("ms"), "operation", "operationMetrics",
-                        "userMetadata")
+                .select(
+                    "version",
+                    F.unix_millis("timestamp").alias("ms"),
+                    "operation",
+                    "operationMetrics",
+                    "userMetadata",
+                )
                 .collect()
             )
         except AnalysisException:
@@ -152,7 +159,9 @@ class DeltaStore:
         """True when the table exists."""
         return self.version(name) is not None
 
-    def read(self, name: str, schema: T.StructType | None = None, spark: SparkSession | None = None) -> DataFrame:
+    def read(
+        self, name: str, schema: T.StructType | None = None, spark: SparkSession | None = None
+    ) -> DataFrame:
         """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
         spark = spark or self.spark
         if self.history(name, 1, spark) is None:
@@ -191,8 +200,15 @@ class DeltaStore:
         commit = self._last_data_commit(name)
         return int((commit["operationMetrics"] or {}).get("numOutputRows", 0)) if commit else 0
 
-    def _write(self, df: DataFrame, name: str, mode: str, txn: Txn | None, note: str | None,
-               options: dict[str, str] | None = None) -> int | None:
+    def _write(
+        self,
+        df: DataFrame,
+        name: str,
+        mode: str,
+        txn: Txn | None,
+        note: str | None,
+        options: dict[str, str] | None = None,
+    ) -> int | None:
         spark = df.sparkSession
         tag = txn.tag if txn is not None else note
         writer = df.write.format("delta").mode(mode).options(**(options or {}))
@@ -295,7 +311,9 @@ def expired_files(history: list[dict], retain_hours: int) -> int:
     )
 
 
-def make_store(spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None) -> DeltaStore:
+def make_store(
+    spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None
+) -> DeltaStore:
     """The store of a lake (path tables) or of a catalog schema (catalog tables, checkpoints in the lake)."""
     from pinterest_pipeline.session import on_databricks
 
@@ -337,7 +355,9 @@ def lake_lock(lake: str, job: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise LakeBusyError(f"another {job} run is using the lake {lake} ({holder}); try again when it ends") from None
+            raise LakeBusyError(
+                f"another {job} run is using the lake {lake} ({holder}); try again when it ends"
+            ) from None
         handle.seek(0)
         handle.truncate()
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

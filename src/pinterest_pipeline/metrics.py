@@ -27,11 +27,16 @@ def profile_popularity(pins: DataFrame, windows: Windows = Windows()) -> DataFra
     """Posts per poster and the poster's latest follower count, per sliding window of arrival time."""
     return (
         pins.where(F.col("poster_name").isNotNull())
-        .groupBy(F.window(F.col(EVENT_TIME), windows.profile_window, windows.profile_slide).alias("w"), "poster_name")
+        .groupBy(
+            F.window(F.col(EVENT_TIME), windows.profile_window, windows.profile_slide).alias("w"),
+            "poster_name",
+        )
         .agg(
             F.count(F.lit(1)).alias("posts"),
             # The follower count of the poster's last post in the window (ties by arrival: the highest ind).
-            F.max_by(F.col("follower_count"), F.struct(F.col(EVENT_TIME), F.col("ind"))).alias("follower_count"),
+            F.max_by(F.col("follower_count"), F.struct(F.col(EVENT_TIME), F.col("ind"))).alias(
+                "follower_count"
+            ),
         )
         .select(
             F.col("w.start").alias("window_start"),
@@ -49,9 +54,17 @@ def category_popularity(pins: DataFrame, windows: Windows = Windows()) -> DataFr
         pins.where(F.col("category").isNotNull())
         .groupBy(F.window(F.col(EVENT_TIME), windows.category_window).alias("w"), "category")
         .agg(F.count(F.lit(1)).alias("category_count"))
-        .select(F.col("w.start").alias("window_start"), F.col("w.end").alias("window_end"), "category", "category_count")
+        .select(
+            F.col("w.start").alias("window_start"),
+            F.col("w.end").alias("window_end"),
+            "category",
+            "category_count",
+        )
     )
 
 
 METRICS = {"profile_popularity": profile_popularity, "category_popularity": category_popularity}
-METRIC_KEYS = {"profile_popularity": ["window_start", "poster_name"], "category_popularity": ["window_start", "category"]}
+METRIC_KEYS = {
+    "profile_popularity": ["window_start", "poster_name"],
+    "category_popularity": ["window_start", "category"],
+}

@@ -7,7 +7,8 @@ On Databricks the notebook's globals hold `dbutils`, `spark` and `display`; else
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _print_table(df) -> None:
@@ -15,7 +16,9 @@ def _print_table(df) -> None:
     print(df.toPandas().to_string(index=False))
 
 
-def notebook_context(namespace: dict[str, Any], widgets: dict[str, str], app_name: str) -> tuple[Callable[[str], str], Any, Callable]:
+def notebook_context(
+    namespace: dict[str, Any], widgets: dict[str, str], app_name: str
+) -> tuple[Callable[[str], str], Any, Callable]:
     """Register the widgets and return (widget, spark, display) for a notebook's globals()."""
     dbutils = namespace.get("dbutils")
     if dbutils is not None:

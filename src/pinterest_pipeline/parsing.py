@@ -21,9 +21,9 @@ _TYPE_NAMES = {T.LongType(): "an integer", T.IntegerType(): "an integer", T.Doub
 
 
 def _shown(col: Column) -> Column:
-    return F.when(F.length(col) > _SHOWN_CHARS, F.concat(F.substring(col, 1, _SHOWN_CHARS), F.lit("..."))).otherwise(
-        col
-    )
+    return F.when(
+        F.length(col) > _SHOWN_CHARS, F.concat(F.substring(col, 1, _SHOWN_CHARS), F.lit("..."))
+    ).otherwise(col)
 
 
 def _first_reason(checks: list[tuple[Column, Column]]) -> Column:
@@ -52,7 +52,10 @@ def parse_records(df: DataFrame, entity: str, value_col: str = "value") -> DataF
         (value.isNull() | (F.trim(value) == ""), F.lit("empty record")),
         (fields.isNull() & ~is_json, F.lit("malformed JSON")),
         (fields.isNull(), F.lit("unknown shape: the JSON value is not an object")),
-        (knows_none, F.concat(F.lit(f"unknown shape: no {entity} field in keys "), F.array_join(present, ","))),
+        (
+            knows_none,
+            F.concat(F.lit(f"unknown shape: no {entity} field in keys "), F.array_join(present, ",")),
+        ),
         (id_text.isNull(), F.lit(f"missing {spec.id_field}")),
         (
             id_text.try_cast("long").isNull(),

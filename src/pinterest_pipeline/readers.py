@@ -30,7 +30,9 @@ def normalize_raw_root(uri: str) -> str:
         raise ConfigError("the raw root is empty")
     parsed = urlparse(uri)
     if parsed.scheme not in _SUPPORTED_SCHEMES:
-        raise ConfigError(f"unsupported raw root {uri!r}: use a local path, s3://, /Volumes/... or dbfs:/mnt/...")
+        raise ConfigError(
+            f"unsupported raw root {uri!r}: use a local path, s3://, /Volumes/... or dbfs:/mnt/..."
+        )
     if parsed.scheme in ("s3", "s3a") and not parsed.netloc:
         raise ConfigError(f"raw root {uri!r} names no bucket")
     if parsed.scheme == "" and uri.startswith("/mnt/") and on_databricks():
@@ -54,7 +56,9 @@ def topic_glob(raw_root: str, topic: str) -> str:
     return f"{raw_root}/topics/{topic}/partition=*/*.json"
 
 
-def new_files_stream(spark: SparkSession, raw_root: str, topic: str, max_files_per_trigger: int | None = None) -> DataFrame:
+def new_files_stream(
+    spark: SparkSession, raw_root: str, topic: str, max_files_per_trigger: int | None = None
+) -> DataFrame:
     """A stream of the topic's sink files not read before (one row per file: whole text and file path)."""
     if on_databricks():
         reader = (

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 Rows = Sequence[dict[str, Any]]
 
 # insight -> (label columns, value column, chart title); the rest are shown as tables
 BAR_CHARTS = {
     "popular_category_by_year": (["post_year", "category"], "category_count", "Most posted category by year"),
-    "popular_category_by_age_group": (["age_group", "category"], "category_count", "Most posted category by age group"),
-    "median_followers_by_age_group": (["age_group"], "median_follower_count", "Median followers by age group"),
+    "popular_category_by_age_group": (
+        ["age_group", "category"],
+        "category_count",
+        "Most posted category by age group",
+    ),
+    "median_followers_by_age_group": (
+        ["age_group"],
+        "median_follower_count",
+        "Median followers by age group",
+    ),
     "users_joined_by_year": (["post_year"], "number_users_joined", "Users joined by year"),
-    "median_followers_by_join_year": (["post_year"], "median_follower_count", "Median followers by join year"),
+    "median_followers_by_join_year": (
+        ["post_year"],
+        "median_follower_count",
+        "Median followers by join year",
+    ),
     "median_followers_by_age_group_and_join_year": (
-        ["age_group", "post_year"], "median_follower_count", "Median followers by age group and join year"),
+        ["age_group", "post_year"],
+        "median_follower_count",
+        "Median followers by age group and join year",
+    ),
     "most_followed_country": (["country"], "follower_count", "Most followed country"),
 }
 TABLES = {
@@ -50,19 +66,28 @@ def bar_chart(rows: Rows, labels: list[str], value: str, chart_id: str) -> str:
     """A horizontal SVG bar chart, one bar per row."""
     if not rows:
         return '<p class="empty">no rows</p>'
-    items = sorted(((" / ".join(str(r[c]) for c in labels), float(r[value] or 0)) for r in rows), key=lambda x: x[0].replace("+50", "~50"))  # "+50" after "36-50"
+    items = sorted(
+        ((" / ".join(str(r[c]) for c in labels), float(r[value] or 0)) for r in rows),
+        key=lambda x: x[0].replace("+50", "~50"),
+    )  # "+50" after "36-50"
     top = max(v for _, v in items) or 1.0
     label_width, bar_width, height = 260, 420, 22
     parts = [
-        f'<svg id="{_e(chart_id)}" class="chart" role="img" width="{label_width + bar_width + 120}" '
-        f'height="{height * len(items) + 10}" xmlns="http://www.w3.org/2000/svg">'
+        (
+            f'<svg id="{_e(chart_id)}" class="chart" role="img" width="{label_width + bar_width + 120}" '
+            f'height="{height * len(items) + 10}" xmlns="http://www.w3.org/2000/svg">'
+        )
     ]
     for i, (label, v) in enumerate(items):
         y = 5 + i * height
         width = max(1.0, bar_width * v / top)
         parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{_e(label)}</text>')
-        parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{height - 6}"/>')
-        parts.append(f'<text x="{label_width + width + 6}" y="{y + 15}">{_number(v if v % 1 else int(v))}</text>')
+        parts.append(
+            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{height - 6}"/>'
+        )
+        parts.append(
+            f'<text x="{label_width + width + 6}" y="{y + 15}">{_number(v if v % 1 else int(v))}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -75,16 +100,20 @@ def table(rows: Rows, table_id: str | None = None) -> str:
     numeric = {c for c in columns if all(isinstance(r[c], (int, float)) for r in rows if r[c] is not None)}
     head = "".join(f'<th class="{"n" if c in numeric else ""}">{_e(c)}</th>' for c in columns)
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"n" if c in numeric else ""}">{_number(r[c])}</td>' for c in columns) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="{"n" if c in numeric else ""}">{_number(r[c])}</td>' for c in columns)
+        + "</tr>"
         for r in rows
     )
     ident = f' id="{_e(table_id)}"' if table_id else ""
-    return f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return (
+        f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    )
 
 
 def render(gold: dict[str, Rows], accounting: Rows, metrics: dict[str, Rows], facts: dict[str, Any]) -> str:
     """The whole page: run facts, record accounting, a chart or table per insight, the stream metrics."""
-    generated = facts.get("generated_at") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    generated = facts.get("generated_at") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Pinterest pipeline report</title>",
         f"<style>{_STYLE}</style></head><body>",

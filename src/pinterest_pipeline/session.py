@@ -56,8 +56,10 @@ def delta_jars(folder: Path | None = None) -> list[str]:
     version = metadata.version("delta-spark")
     if not any(Path(j).name == f"delta-spark_2.13-{version}.jar" for j in jars):
         found = ", ".join(Path(j).name for j in jars if Path(j).name.startswith("delta-spark"))
-        raise ConfigError(f"{folder} holds {found or 'no delta-spark jar'}, not the installed delta-spark "
-                          f"{version}: run `make setup`")
+        raise ConfigError(
+            f"{folder} holds {found or 'no delta-spark jar'}, not the installed delta-spark "
+            f"{version}: run `make setup`"
+        )
     return jars
 
 
@@ -69,7 +71,7 @@ def log_file() -> Path | None:
 def _new_log_file(app_name: str) -> Path:
     folder = Path(os.environ.get("PINTEREST_LOG_DIR") or DEFAULT_LOG_DIR).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return folder / f"{app_name}-{stamp}-{os.getpid()}.log"
 
 
@@ -99,8 +101,10 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         .config("spark.jars", ",".join(jars))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-        .config("spark.driver.extraJavaOptions",
-                f"-Dlog4j2.configurationFile={log_config.as_uri()} -Dpinterest.log.file={_log_file}")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dlog4j2.configurationFile={log_config.as_uri()} -Dpinterest.log.file={_log_file}",
+        )
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
         # Adaptive execution merges small shuffle partitions up to its advisory size (64 MB), not down to the

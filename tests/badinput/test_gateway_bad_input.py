@@ -10,11 +10,10 @@ import uuid
 from urllib.parse import urlsplit
 
 import boto3
+import gateway_fixtures as fx
 import pytest
 import requests
 from pinterest_emulator.gateway import Gateway
-
-import gateway_fixtures as fx
 
 KAFKA = fx.KAFKA_JSON
 DEEP = 100_000  # levels of nesting: far past any recursion limit
@@ -38,7 +37,9 @@ def gateway(tmp_path_factory, kinesis_endpoint):
 @pytest.fixture(scope="module")
 def stream(gateway):
     name = f"badinput-{uuid.uuid4().hex[:8]}"
-    assert requests.post(f"{gateway.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
+    assert (
+        requests.post(f"{gateway.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
+    )
     return name
 
 
@@ -109,38 +110,55 @@ KAFKA_BAD = [
 
 @pytest.mark.parametrize("name, body, status, code", KAFKA_BAD, ids=[c[0] for c in KAFKA_BAD])
 def test_invalid_produce_requests_are_4xx_with_a_message_and_write_nothing(gateway, name, body, status, code):
-    got, answer, _ = send(gateway.url, "POST", "/topics/pinterest.geo", body,
-                          {"Content-Type": KAFKA, "Content-Length": str(len(body))})
+    got, answer, _ = send(
+        gateway.url,
+        "POST",
+        "/topics/pinterest.geo",
+        body,
+        {"Content-Type": KAFKA, "Content-Length": str(len(body))},
+    )
     message = assert_refused(got, answer)
     assert (got, message["error_code"]) == (status, code), message
     assert fx.staged_lines(gateway.raw_root, "pinterest.geo") == []
     assert fx.read_topic(gateway.raw_root, "pinterest.geo") == []
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({"Content-Type": "application/json", "Content-Length": "2"}, 415),
-    ({"Content-Type": KAFKA, "Content-Length": "abc"}, 400),
-    ({"Content-Type": KAFKA, "Content-Length": "-5"}, 400),
-    ({"Content-Type": KAFKA, "Transfer-Encoding": "chunked"}, 411),
-    ({"Content-Type": KAFKA, "Content-Length": str(11 * 1024 * 1024)}, 413),
-], ids=["wrong content type", "non-numeric length", "negative length", "chunked", "over 10 MiB"])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({"Content-Type": "application/json", "Content-Length": "2"}, 415),
+        ({"Content-Type": KAFKA, "Content-Length": "abc"}, 400),
+        ({"Content-Type": KAFKA, "Content-Length": "-5"}, 400),
+        ({"Content-Type": KAFKA, "Transfer-Encoding": "chunked"}, 411),
+        ({"Content-Type": KAFKA, "Content-Length": str(11 * 1024 * 1024)}, 413),
+    ],
+    ids=["wrong content type", "non-numeric length", "negative length", "chunked", "over 10 MiB"],
+)
 def test_invalid_headers_are_4xx_with_a_message(gateway, headers, status):
     length = headers.get("Content-Length", "")
-    body = b"x" * int(length) if length.isdigit() else (b"0\r\n\r\n" if "Transfer-Encoding" in headers else b"")
+    body = (
+        b"x" * int(length) if length.isdigit() else (b"0\r\n\r\n" if "Transfer-Encoding" in headers else b"")
+    )
     got, answer, _ = send(gateway.url, "POST", "/topics/pinterest.geo", body, headers)
     assert got == status
     assert_refused(got, answer)
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/topics/pinterest.nothing", 404),
-    ("/topics/pinterest.pin';DROP%20TABLE%20pinterest_data;--", 404),
-    ("/topics/%ff%fe", 404),
-    ("/" + "a" * 5000, 404),
-], ids=["unknown topic", "SQL in the topic", "non-UTF-8 topic", "long path"])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/topics/pinterest.nothing", 404),
+        ("/topics/pinterest.pin';DROP%20TABLE%20pinterest_data;--", 404),
+        ("/topics/%ff%fe", 404),
+        ("/" + "a" * 5000, 404),
+    ],
+    ids=["unknown topic", "SQL in the topic", "non-UTF-8 topic", "long path"],
+)
 def test_unknown_topics_are_404(gateway, path, status):
     body = produce_body(b"1")
-    got, answer, _ = send(gateway.url, "POST", path, body, {"Content-Type": KAFKA, "Content-Length": str(len(body))})
+    got, answer, _ = send(
+        gateway.url, "POST", path, body, {"Content-Type": KAFKA, "Content-Length": str(len(body))}
+    )
     assert got == status
     assert_refused(got, answer)
 
@@ -157,7 +175,11 @@ KINESIS_BAD = [
     ("501 records", "records", json.dumps({"Records": [{"PartitionKey": "k", "Data": 1}] * 501}).encode()),
     ("Data over 1 MB", "records", put_records_body(json.dumps("x" * 1_100_000).encode())),
     ("nested 100,000 levels", "records", put_records_body(nested(DEEP))),
-    ("nested 100,000 levels (single record)", "record", b'{"PartitionKey": "k", "Data": ' + nested(DEEP, "object") + b"}"),
+    (
+        "nested 100,000 levels (single record)",
+        "record",
+        b'{"PartitionKey": "k", "Data": ' + nested(DEEP, "object") + b"}",
+    ),
     ("Latin-1 bytes", "records", put_records_body(b'{"title": "caf\xe9"}')),
     ("bytes that are no encoding", "record", b'{"PartitionKey": "k", "Data": "\xff\xfe\xfd"}'),
     ("a lone surrogate escape", "records", put_records_body(b'"\\udc80"')),
@@ -167,31 +189,55 @@ KINESIS_BAD = [
 
 
 @pytest.mark.parametrize("name, route, body", KINESIS_BAD, ids=[c[0] for c in KINESIS_BAD])
-def test_invalid_kinesis_requests_are_400_with_a_message(gateway, stream, kinesis_endpoint, name, route, body):
-    got, answer, _ = send(gateway.url, "PUT", f"/streams/{stream}/{route}", body,
-                          {"Content-Type": "application/json", "Content-Length": str(len(body))})
+def test_invalid_kinesis_requests_are_400_with_a_message(
+    gateway, stream, kinesis_endpoint, name, route, body
+):
+    got, answer, _ = send(
+        gateway.url,
+        "PUT",
+        f"/streams/{stream}/{route}",
+        body,
+        {"Content-Type": "application/json", "Content-Length": str(len(body))},
+    )
     assert got == 400
     assert_refused(got, answer)
     assert read_stream(kinesis_endpoint, stream) == []  # nothing reached Kinesis (here or in an earlier case)
 
 
-@pytest.mark.parametrize("method, path, body, status", [
-    ("PUT", "/streams/nosuch-{uuid}/records", put_records_body(b"1"), 400),
-    ("PUT", "/streams/nosuch-{uuid}/record", b'{"PartitionKey": "k", "Data": 1}', 400),
-    ("GET", "/streams/nosuch-{uuid}", b"", 400),
-    ("PUT", "/streams/x';DROP%20TABLE%20s;--/records", put_records_body(b"1"), 400),
-    ("PUT", "/streams/" + "s" * 200 + "/records", put_records_body(b"1"), 400),
-    ("POST", "/streams/new-{uuid}", b'{"ShardCount": "two"}', 400),
-    ("POST", "/streams/new-{uuid}", b'{"ShardCount": 100000}', 400),
-    ("PATCH", "/streams/nosuch-{uuid}", b"", 405),
-    ("PUT", "/streams/nosuch-{uuid}/other", b"{}", 404),
-], ids=["unknown stream (records)", "unknown stream (record)", "unknown stream (describe)", "SQL in the stream name",
-        "stream name too long", "ShardCount of the wrong type", "ShardCount out of range", "wrong method",
-        "unknown route"])
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("PUT", "/streams/nosuch-{uuid}/records", put_records_body(b"1"), 400),
+        ("PUT", "/streams/nosuch-{uuid}/record", b'{"PartitionKey": "k", "Data": 1}', 400),
+        ("GET", "/streams/nosuch-{uuid}", b"", 400),
+        ("PUT", "/streams/x';DROP%20TABLE%20s;--/records", put_records_body(b"1"), 400),
+        ("PUT", "/streams/" + "s" * 200 + "/records", put_records_body(b"1"), 400),
+        ("POST", "/streams/new-{uuid}", b'{"ShardCount": "two"}', 400),
+        ("POST", "/streams/new-{uuid}", b'{"ShardCount": 100000}', 400),
+        ("PATCH", "/streams/nosuch-{uuid}", b"", 405),
+        ("PUT", "/streams/nosuch-{uuid}/other", b"{}", 404),
+    ],
+    ids=[
+        "unknown stream (records)",
+        "unknown stream (record)",
+        "unknown stream (describe)",
+        "SQL in the stream name",
+        "stream name too long",
+        "ShardCount of the wrong type",
+        "ShardCount out of range",
+        "wrong method",
+        "unknown route",
+    ],
+)
 def test_unknown_streams_and_bad_stream_requests_are_4xx(gateway, method, path, body, status):
     path = path.replace("{uuid}", uuid.uuid4().hex[:8])
-    got, answer, _ = send(gateway.url, method, path, body, {"Content-Type": "application/json",
-                                                           "Content-Length": str(len(body))})
+    got, answer, _ = send(
+        gateway.url,
+        method,
+        path,
+        body,
+        {"Content-Type": "application/json", "Content-Length": str(len(body))},
+    )
     assert got == status
     message = assert_refused(got, answer)
     if "nosuch" in path and status == 400:
@@ -205,9 +251,19 @@ def odd_values() -> list:
         deep = {"level": level, "next": [deep]}
     return [
         *({"index": i, "title": text, "description": text} for i, text in enumerate(SQL)),
-        {"index": 10, "title": 'quote " backslash \\ slash / tab \t newline \n return \r nul \u0000 bell \u0007'},
-        {"index": 11, "title": "emoji 📌🎨, Arabic مرحبا, CJK 你好, combining é, zero-width \u200b, BOM \ufeff"},
-        {"index": 12, "title": "line\u2028separator\u2029paragraph", "tags": ["a", ["b", ["c", {"d": None}]]]},
+        {
+            "index": 10,
+            "title": 'quote " backslash \\ slash / tab \t newline \n return \r nul \u0000 bell \u0007',
+        },
+        {
+            "index": 11,
+            "title": "emoji 📌🎨, Arabic مرحبا, CJK 你好, combining é, zero-width \u200b, BOM \ufeff",
+        },
+        {
+            "index": 12,
+            "title": "line\u2028separator\u2029paragraph",
+            "tags": ["a", ["b", ["c", {"d": None}]]],
+        },
         {"index": 13, "nested": deep},
         {"index": 14, "big": 10**4000, "small": -0.0, "tiny": 5e-324, "float": 1.5e300, "flag": False},
         "just a string",
@@ -220,7 +276,9 @@ def compact(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def test_odd_but_valid_records_are_acknowledged_and_land_byte_for_byte_in_the_sink_files(tmp_path, kinesis_endpoint):
+def test_odd_but_valid_records_are_acknowledged_and_land_byte_for_byte_in_the_sink_files(
+    tmp_path, kinesis_endpoint
+):
     values = odd_values()
     with Gateway(tmp_path, kinesis_endpoint=kinesis_endpoint, flush_size=4) as gw:
         response = fx.produce(gw.url, "pinterest.pin", values)
@@ -240,17 +298,30 @@ def read_stream(endpoint: str, name: str) -> list[tuple[str, bytes]]:
     kinesis = boto3.client("kinesis", endpoint_url=endpoint, region_name="eu-north-1")
     shard = kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    return [(r["PartitionKey"], r["Data"]) for r in kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]]
+    return [
+        (r["PartitionKey"], r["Data"])
+        for r in kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    ]
 
 
 def test_odd_but_valid_records_are_acknowledged_and_land_byte_for_byte_in_kinesis(gateway, kinesis_endpoint):
     name = f"odd-{uuid.uuid4().hex[:8]}"
-    assert requests.post(f"{gateway.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
+    assert (
+        requests.post(f"{gateway.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
+    )
     values = odd_values()
-    many = requests.put(f"{gateway.url}/streams/{name}/records", timeout=30, data=json.dumps(
-        {"Records": [{"PartitionKey": SQL[0], "Data": v} for v in values]}))
+    many = requests.put(
+        f"{gateway.url}/streams/{name}/records",
+        timeout=30,
+        data=json.dumps({"Records": [{"PartitionKey": SQL[0], "Data": v} for v in values]}),
+    )
     assert many.status_code == 200 and many.json()["FailedRecordCount"] == 0, many.text
-    one = requests.put(f"{gateway.url}/streams/{name}/record", timeout=30,
-                       data=json.dumps({"PartitionKey": "k", "Data": values[0]}))
+    one = requests.put(
+        f"{gateway.url}/streams/{name}/record",
+        timeout=30,
+        data=json.dumps({"PartitionKey": "k", "Data": values[0]}),
+    )
     assert one.status_code == 200, one.text
-    assert read_stream(kinesis_endpoint, name) == [(SQL[0], compact(v)) for v in values] + [("k", compact(values[0]))]
+    assert read_stream(kinesis_endpoint, name) == [(SQL[0], compact(v)) for v in values] + [
+        ("k", compact(values[0]))
+    ]

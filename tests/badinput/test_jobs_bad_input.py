@@ -44,15 +44,27 @@ def cases(big: int) -> dict[str, list[tuple[str, bytes, int | None]]]:
     return {
         "pin": [
             ("valid", j(pin(1)), 1),
-            ("SQL-looking text", j({**pin(2), "title": SQL, "description": "1 OR 1=1; --", "poster_name": "O'Brien"}), 2),
-            ("a nested value inside a field", j({**pin(3), "tag_list": ["a", {"b": [1, {"c": None}]}]}), "either"),
+            (
+                "SQL-looking text",
+                j({**pin(2), "title": SQL, "description": "1 OR 1=1; --", "poster_name": "O'Brien"}),
+                2,
+            ),
+            (
+                "a nested value inside a field",
+                j({**pin(3), "tag_list": ["a", {"b": [1, {"c": None}]}]}),
+                "either",
+            ),
             ("re-sent", j(pin(1)), None),
             ("malformed JSON", b'{"index": 4, "title": "x"', None),
             ("not an object", b"[1, 2, 3]", None),
             ("JSON null", b"null", None),
             ("a bare string", b'"just text"', None),
             ("index of the wrong type", j({**pin(5), "index": "seven"}), None),
-            ("index out of range", replaced(j(pin(6)), b'"index": 6', b'"index": 99999999999999999999999'), None),
+            (
+                "index out of range",
+                replaced(j(pin(6)), b'"index": 6', b'"index": 99999999999999999999999'),
+                None,
+            ),
             ("follower_count of the wrong type", j({**pin(7), "follower_count": {"k": 1}}), None),
             ("missing fields", j({"index": 8, "title": "only a title"}), None),
             ("no id", j({k: v for k, v in pin(9).items() if k != "index"}), None),
@@ -61,7 +73,11 @@ def cases(big: int) -> dict[str, list[tuple[str, bytes, int | None]]]:
             ("oversized, valid", j({**pin(10), "description": "d" * big}), 10),
             ("oversized, malformed", b'{"index": 11, "description": "' + b"x" * big, None),
             ("NaN", replaced(j(pin(12)), b'"downloaded": 1', b'"downloaded": NaN'), None),
-            ("Latin-1 bytes", replaced(j({**pin(13), "title": "caf\u00e9"}), "\u00e9".encode(), b"\xe9"), "either"),
+            (
+                "Latin-1 bytes",
+                replaced(j({**pin(13), "title": "caf\u00e9"}), "\u00e9".encode(), b"\xe9"),
+                "either",
+            ),
             ("bytes that are no encoding", b"\xff\xfe\xfd\x00\x80garbage", None),
             ("a lone surrogate escape", replaced(j(pin(14)), b'"title 14"', b'"\\ud800"'), "either"),
         ],
@@ -108,7 +124,9 @@ def check(lake, prefix: str, counts, records: dict) -> None:
         assert c.read == c.cleaned + c.quarantined + c.duplicates, entity
         assert c.duplicates == 1, entity  # the one re-sent record
         cleaned = {r["ind"]: r for r in table(lake, f"{prefix}/{entity}")}
-        quarantined = table(lake, f"{prefix}_quarantine/{entity}" if prefix == "stream" else f"quarantine/{entity}")
+        quarantined = table(
+            lake, f"{prefix}_quarantine/{entity}" if prefix == "stream" else f"quarantine/{entity}"
+        )
         assert all(r["reason"] for r in quarantined), entity
         must_clean = {ind for _, _, ind in records[entity] if isinstance(ind, int)}
         either = [kind for kind, _, ind in records[entity] if ind == "either"]
@@ -119,7 +137,11 @@ def check(lake, prefix: str, counts, records: dict) -> None:
         assert c.cleaned == len(cleaned) and c.quarantined == len(quarantined), entity
     # SQL-looking text is data: cleaned as it came
     pins = {r["ind"]: r for r in table(lake, f"{prefix}/pin")}
-    assert (pins[2]["title"], pins[2]["description"], pins[2]["poster_name"]) == (SQL, "1 OR 1=1; --", "O'Brien")
+    assert (pins[2]["title"], pins[2]["description"], pins[2]["poster_name"]) == (
+        SQL,
+        "1 OR 1=1; --",
+        "O'Brien",
+    )
     assert {r["ind"]: r for r in table(lake, f"{prefix}/geo")}[2]["country"] == SQL
     users = {r["ind"]: r for r in table(lake, f"{prefix}/user")}
     assert users[2]["user_name"] == f"{SQL} x' UNION SELECT 1 --"
@@ -144,7 +166,9 @@ def test_batch_job_quarantines_bad_lines_keeps_running_and_the_totals_add_up(spa
     check(lake, "silver", report.entities, records)
 
 
-def test_stream_job_quarantines_bad_records_keeps_running_and_the_totals_add_up(spark, tmp_path, kinesis_endpoint):
+def test_stream_job_quarantines_bad_records_keeps_running_and_the_totals_add_up(
+    spark, tmp_path, kinesis_endpoint
+):
     client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
     prefix, lake = f"bad-{uuid.uuid4().hex[:6]}", tmp_path / "lake"
     create_streams(client, prefix, shards=1)

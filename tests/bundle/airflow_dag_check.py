@@ -31,7 +31,9 @@ def describe(dag_folder: str) -> dict:
                 "retries": task.retries,
                 "retry_delay_seconds": task.retry_delay.total_seconds(),
                 "retry_exponential_backoff": bool(task.retry_exponential_backoff),
-                "execution_timeout_seconds": task.execution_timeout.total_seconds() if task.execution_timeout else None,
+                "execution_timeout_seconds": task.execution_timeout.total_seconds()
+                if task.execution_timeout
+                else None,
                 "template_fields": list(task.template_fields),
                 "job_name": getattr(task, "job_name", None),
                 "job_id": getattr(task, "job_id", None),

@@ -36,15 +36,29 @@ def serve(result_state: str) -> tuple[ThreadingHTTPServer, list]:
         def do_GET(self) -> None:
             url = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            calls.append({"method": "GET", "path": url.path, "query": query,
-                          "authorization": self.headers.get("Authorization")})
+            calls.append(
+                {
+                    "method": "GET",
+                    "path": url.path,
+                    "query": query,
+                    "authorization": self.headers.get("Authorization"),
+                }
+            )
             if url.path == "/api/2.2/jobs/list":
                 jobs = [j for j in JOBS if "name" not in query or j["settings"]["name"] == query["name"]]
                 self._reply({"jobs": jobs, "has_more": False})
             elif url.path == "/api/2.2/jobs/runs/get":
                 state = {"life_cycle_state": "TERMINATED", "result_state": result_state, "state_message": ""}
-                self._reply({"run_id": int(query["run_id"]), "job_id": 42, "state": state,
-                             "status": {"state": "TERMINATED"}, "run_page_url": "http://127.0.0.1/run/7", "tasks": []})
+                self._reply(
+                    {
+                        "run_id": int(query["run_id"]),
+                        "job_id": 42,
+                        "state": state,
+                        "status": {"state": "TERMINATED"},
+                        "run_page_url": "http://127.0.0.1/run/7",
+                        "tasks": [],
+                    }
+                )
             else:
                 self.send_error(404)
 
@@ -80,8 +94,13 @@ def main(dag_folder: str, result_state: str, job_name_variable: str | None) -> d
     server, calls = serve(result_state)
     # The connection as MWAA would hold it, pointed at the stand-in (a dummy token: the stand-in checks nothing).
     os.environ["AIRFLOW_CONN_DATABRICKS_DEFAULT"] = json.dumps(
-        {"conn_type": "databricks", "host": "127.0.0.1", "port": server.server_port, "schema": "http",
-         "password": "local-test-token"}
+        {
+            "conn_type": "databricks",
+            "host": "127.0.0.1",
+            "port": server.server_port,
+            "schema": "http",
+            "password": "local-test-token",
+        }
     )
     from airflow.models.dagbag import DagBag
 
@@ -89,7 +108,10 @@ def main(dag_folder: str, result_state: str, job_name_variable: str | None) -> d
     (dag,) = bag.dags.values()
     (task,) = dag.tasks
     ti = TaskInstance()
-    context = {"var": {"value": {"pinterest_batch_job_name": job_name_variable} if job_name_variable else {}}, "ti": ti}
+    context = {
+        "var": {"value": {"pinterest_batch_job_name": job_name_variable} if job_name_variable else {}},
+        "ti": ti,
+    }
     task.render_template_fields(context, jinja_env=dag.get_template_env())
     outcome = "success"
     try:
@@ -101,4 +123,7 @@ def main(dag_folder: str, result_state: str, job_name_variable: str | None) -> d
 
 
 if __name__ == "__main__":
-    print("RUN-NOW-CHECK " + json.dumps(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)))
+    print(
+        "RUN-NOW-CHECK "
+        + json.dumps(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
+    )

@@ -102,7 +102,9 @@ def tools_python() -> Path:
     if python.exists():
         return python
     if os.environ.get("PINTEREST_REQUIRE_AIRFLOW") == "1":
-        pytest.fail(f"{TOOLS_VENV} is missing and PINTEREST_REQUIRE_AIRFLOW=1 (build it: dags/setup_airflow_venv.sh)")
+        pytest.fail(
+            f"{TOOLS_VENV} is missing and PINTEREST_REQUIRE_AIRFLOW=1 (build it: dags/setup_airflow_venv.sh)"
+        )
     pytest.skip(f"{TOOLS_VENV} not built (dags/setup_airflow_venv.sh; `make test` builds it)")
 
 
@@ -117,7 +119,9 @@ def run_tools_script(script: str, *args: str, env: dict | None = None, marker: s
         env={**os.environ, **(env or {})},
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith(marker + " ")]
-    assert result.returncode == 0 and lines, f"{script} failed ({result.returncode}):\n{result.stderr[-3000:]}"
+    assert result.returncode == 0 and lines, (
+        f"{script} failed ({result.returncode}):\n{result.stderr[-3000:]}"
+    )
     return json.loads(lines[-1][len(marker) + 1 :])
 
 
@@ -128,7 +132,9 @@ AGES = (20, 30, 45, 61)
 
 def _sink_module():
     """tests/pipeline/sink.py, loaded by path (tests/pipeline is a package, this folder is not)."""
-    spec = importlib.util.spec_from_file_location("bundle_tests_sink", REPO / "tests" / "pipeline" / "sink.py")
+    spec = importlib.util.spec_from_file_location(
+        "bundle_tests_sink", REPO / "tests" / "pipeline" / "sink.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -138,14 +144,40 @@ def posts() -> dict[str, list]:
     """24 posts over 3 countries, 4 categories, 5 post years and 6 join years; a re-sent post; bad records."""
     pins, geos, users = [], [], []
     for i in range(24):
-        pins.append({"index": i, "unique_id": f"u{i}", "title": f"title {i}", "description": "d",
-                     "poster_name": f"poster {i % 5}", "follower_count": f"{(i * 7) % 30 + 1}k", "tag_list": "a,b",
-                     "is_image_or_video": "image", "image_src": "s", "downloaded": 1,
-                     "save_location": f"Local save in /data/{CATEGORIES[i % 4]}", "category": CATEGORIES[i % 4]})
-        geos.append({"ind": i, "timestamp": f"{2018 + i % 5}-0{1 + i % 9}-1{i % 9} 10:00:00", "latitude": 1.5 + i,
-                     "longitude": -2.5, "country": COUNTRIES[i % 3]})
-        users.append({"ind": i, "first_name": f"First{i % 7}", "last_name": "Last", "age": AGES[i % 4],
-                      "date_joined": f"{2015 + i % 6}-05-05T08:00:00"})
+        pins.append(
+            {
+                "index": i,
+                "unique_id": f"u{i}",
+                "title": f"title {i}",
+                "description": "d",
+                "poster_name": f"poster {i % 5}",
+                "follower_count": f"{(i * 7) % 30 + 1}k",
+                "tag_list": "a,b",
+                "is_image_or_video": "image",
+                "image_src": "s",
+                "downloaded": 1,
+                "save_location": f"Local save in /data/{CATEGORIES[i % 4]}",
+                "category": CATEGORIES[i % 4],
+            }
+        )
+        geos.append(
+            {
+                "ind": i,
+                "timestamp": f"{2018 + i % 5}-0{1 + i % 9}-1{i % 9} 10:00:00",
+                "latitude": 1.5 + i,
+                "longitude": -2.5,
+                "country": COUNTRIES[i % 3],
+            }
+        )
+        users.append(
+            {
+                "ind": i,
+                "first_name": f"First{i % 7}",
+                "last_name": "Last",
+                "age": AGES[i % 4],
+                "date_joined": f"{2015 + i % 6}-05-05T08:00:00",
+            }
+        )
     pins += [pins[3], "{not json", {**pins[5], "index": 99, "follower_count": "lots"}]
     geos += [geos[3], {"ind": "x", "timestamp": "2019-01-01 00:00:00"}]
     users += [{**users[2], "ind": 98, "age": "old"}]
@@ -171,5 +203,7 @@ def lake_tables(lake: Path) -> dict[str, list[dict]]:
             for key in ("source_file", "source"):
                 if row.get(key):
                     row[key] = row[key].rsplit("/", 1)[-1]
-        tables[str(log.parent.relative_to(lake))] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+        tables[str(log.parent.relative_to(lake))] = sorted(
+            rows, key=lambda r: json.dumps(r, sort_keys=True, default=str)
+        )
     return tables

@@ -40,7 +40,9 @@ def load(root: str) -> dict:
             try:
                 volume = Volume.from_dict(spec)
             except Exception as error:  # noqa: BLE001
-                out["errors"].append(f"{os.path.basename(path)}: volume {key}: {type(error).__name__}: {error}")
+                out["errors"].append(
+                    f"{os.path.basename(path)}: volume {key}: {type(error).__name__}: {error}"
+                )
                 continue
             out["volumes"][key] = {"name": str(volume.name), "round_trip": volume.as_dict() == spec}
     return out

@@ -29,7 +29,13 @@ def batch_runs(spark, tmp_path_factory, monkeypatch_session):
     monkeypatch_session.delenv("PINTEREST_WIDGET_RAW_ROOT")
     monkeypatch_session.delenv("PINTEREST_WIDGET_LAKE")
     assert main(["batch", "--raw-root", str(raw), "--lake", str(cli_lake)]) == 0
-    return {"raw": raw, "notebook_lake": notebook_lake, "cli_lake": cli_lake, "namespace": namespace, "shown": shown}
+    return {
+        "raw": raw,
+        "notebook_lake": notebook_lake,
+        "cli_lake": cli_lake,
+        "namespace": namespace,
+        "shown": shown,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -54,19 +60,38 @@ def stream_runs(spark, tmp_path_factory, monkeypatch_session):
     try:
         for entity, records in posts().items():
             client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=2)
-            client.get_waiter("stream_exists").wait(StreamName=f"{prefix}-{entity}", WaiterConfig={"Delay": 0.1})
-            entries = [{"Data": (r if isinstance(r, str) else json.dumps(r)).encode(), "PartitionKey": str(n)}
-                       for n, r in enumerate(records)]
-            assert client.put_records(StreamName=f"{prefix}-{entity}", Records=entries)["FailedRecordCount"] == 0
-        widgets = {"LAKE": notebook_lake, "KINESIS_ENDPOINT": endpoint, "STREAM_PREFIX": prefix, "AVAILABLE_NOW": "true"}
+            client.get_waiter("stream_exists").wait(
+                StreamName=f"{prefix}-{entity}", WaiterConfig={"Delay": 0.1}
+            )
+            entries = [
+                {"Data": (r if isinstance(r, str) else json.dumps(r)).encode(), "PartitionKey": str(n)}
+                for n, r in enumerate(records)
+            ]
+            assert (
+                client.put_records(StreamName=f"{prefix}-{entity}", Records=entries)["FailedRecordCount"] == 0
+            )
+        widgets = {
+            "LAKE": notebook_lake,
+            "KINESIS_ENDPOINT": endpoint,
+            "STREAM_PREFIX": prefix,
+            "AVAILABLE_NOW": "true",
+        }
         for name, value in widgets.items():
             monkeypatch_session.setenv(f"PINTEREST_WIDGET_{name}", str(value))
         shown = []
         namespace = run_notebook(REPO / "notebooks" / "stream.py", {"spark": spark, "display": shown.append})
         for name in widgets:
             monkeypatch_session.delenv(f"PINTEREST_WIDGET_{name}")
-        argv = ["stream", "--lake", str(cli_lake), "--kinesis-endpoint", endpoint, "--stream-prefix", prefix,
-                "--available-now"]
+        argv = [
+            "stream",
+            "--lake",
+            str(cli_lake),
+            "--kinesis-endpoint",
+            endpoint,
+            "--stream-prefix",
+            prefix,
+            "--available-now",
+        ]
         assert main(argv) == 0
     finally:
         # moto's state is shared by every server in the process: leave no streams behind for other tests.

@@ -17,8 +17,12 @@ ISSUE_VARIABLES = {"catalog", "schema", "raw_root", "stream_prefix", "region", "
 def validate(root) -> subprocess.CompletedProcess:
     """Run the official validator (../shared/databricks/validate_bundle.py) on a bundle root."""
     if not VALIDATOR.exists():
-        pytest.skip(f"bundle validator not found at {VALIDATOR} (it lives beside the repository, in ../shared)")
-    return subprocess.run([sys.executable, str(VALIDATOR), str(root)], capture_output=True, text=True, check=False)
+        pytest.skip(
+            f"bundle validator not found at {VALIDATOR} (it lives beside the repository, in ../shared)"
+        )
+    return subprocess.run(
+        [sys.executable, str(VALIDATOR), str(root)], capture_output=True, text=True, check=False
+    )
 
 
 def test_bundle_is_valid_against_the_official_schema():
@@ -56,10 +60,14 @@ def test_one_resource_per_file_named_after_it():
         if path == "databricks.yml":
             assert "resources" not in doc
             continue
-        (kind, items), = doc["resources"].items()
+        ((kind, items),) = doc["resources"].items()
         assert len(items) == 1, path
         assert path.endswith(f".{kinds[kind]}.yml"), path
-    assert {p for p in bundle_files()} >= {"resources/batch.job.yml", "resources/stream.job.yml", "resources/insights.dashboard.yml"}
+    assert {p for p in bundle_files()} >= {
+        "resources/batch.job.yml",
+        "resources/stream.job.yml",
+        "resources/insights.dashboard.yml",
+    }
 
 
 def test_variables_are_declared_described_and_used():
@@ -114,20 +122,28 @@ def test_stream_job_is_continuous_and_runs_the_stream_notebook():
     assert "schedule" not in job and "trigger" not in job
     assert job["max_concurrent_runs"] == 1
     (task,) = job["tasks"]
-    assert (REPO / path).parent.joinpath(task["notebook_task"]["notebook_path"]).resolve() == REPO / "notebooks" / "stream.py"
+    assert (REPO / path).parent.joinpath(
+        task["notebook_task"]["notebook_path"]
+    ).resolve() == REPO / "notebooks" / "stream.py"
     assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
 
 
 SECRET_PATTERNS = {
     "AWS access key": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
     "Databricks token": re.compile(r"\bdapi[0-9a-f]{32}\b"),
-    "secret assignment": re.compile(r"(?i)\b(secret_access_key|password|token)\b\s*[:=]\s*['\"]?[A-Za-z0-9/+]{8,}"),
+    "secret assignment": re.compile(
+        r"(?i)\b(secret_access_key|password|token)\b\s*[:=]\s*['\"]?[A-Za-z0-9/+]{8,}"
+    ),
 }
 
 
 def test_no_secrets_in_bundle_notebooks_or_dags():
-    paths = [REPO / "databricks.yml", *sorted((REPO / "resources").iterdir()), *sorted((REPO / "notebooks").glob("*.py")),
-             *sorted((REPO / "dags").glob("*.py"))]
+    paths = [
+        REPO / "databricks.yml",
+        *sorted((REPO / "resources").iterdir()),
+        *sorted((REPO / "notebooks").glob("*.py")),
+        *sorted((REPO / "dags").glob("*.py")),
+    ]
     for path in paths:
         text = path.read_text()
         for what, pattern in SECRET_PATTERNS.items():
@@ -141,7 +157,10 @@ def test_deploy_never_uploads_local_virtualenvs_or_lakes():
     import fnmatch
 
     excluded = bundle_files()["databricks.yml"]["sync"]["exclude"]
-    for path in (".venv/bin/python", ".venv-airflow/lib/python3.11/site-packages/airflow/__init__.py",
-                 ".pinterest/lake/gold/x/_delta_log/0.json"):
+    for path in (
+        ".venv/bin/python",
+        ".venv-airflow/lib/python3.11/site-packages/airflow/__init__.py",
+        ".pinterest/lake/gold/x/_delta_log/0.json",
+    ):
         assert any(fnmatch.fnmatch(path, pattern) for pattern in excluded), path
     assert not any(fnmatch.fnmatch("notebooks/batch.py", pattern) for pattern in excluded)

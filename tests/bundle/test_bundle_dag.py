@@ -46,7 +46,9 @@ def test_the_check_reports_a_broken_dag(tmp_path):
         "from airflow.sdk import DAG\n"
     )
     home = tmp_path / "home"
-    result = run_tools_script("airflow_dag_check.py", str(tmp_path), env={"AIRFLOW_HOME": str(home)}, marker="DAG-CHECK")
+    result = run_tools_script(
+        "airflow_dag_check.py", str(tmp_path), env={"AIRFLOW_HOME": str(home)}, marker="DAG-CHECK"
+    )
     assert list(result["import_errors"]) == [str(tmp_path / "broken.py")]
     assert "DatabricksRunJobOperator" in result["import_errors"][str(tmp_path / "broken.py")]
     assert result["dags"] == {}
@@ -55,7 +57,9 @@ def test_the_check_reports_a_broken_dag(tmp_path):
 def run_now(tmp_path, result_state: str, job_name_variable: str | None = None) -> dict:
     """The DAG's task executed against a local stand-in of the Jobs API (see airflow_run_now_check.py)."""
     args = [str(REPO / "dags"), result_state] + ([job_name_variable] if job_name_variable else [])
-    return run_tools_script("airflow_run_now_check.py", *args, env={"AIRFLOW_HOME": str(tmp_path)}, marker="RUN-NOW-CHECK")
+    return run_tools_script(
+        "airflow_run_now_check.py", *args, env={"AIRFLOW_HOME": str(tmp_path)}, marker="RUN-NOW-CHECK"
+    )
 
 
 def test_task_finds_the_prod_job_by_name_runs_it_and_waits(tmp_path):

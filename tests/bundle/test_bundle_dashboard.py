@@ -39,7 +39,7 @@ def widget_sql(widget: dict, datasets: dict[str, str]) -> str:
 
 
 def test_bundle_deploys_this_file_on_the_gold_schema():
-    (path, spec), = resources("dashboards").values()
+    ((path, spec),) = resources("dashboards").values()
     assert (REPO / path).parent.joinpath(spec["file_path"]).resolve() == DASHBOARD_FILE
     assert spec["dataset_catalog"] == "${var.catalog}" and spec["dataset_schema"] == "${var.schema}"
 
@@ -47,7 +47,9 @@ def test_bundle_deploys_this_file_on_the_gold_schema():
 def test_datasets_read_the_gold_tables():
     from pinterest_pipeline.insights import INSIGHTS
 
-    tables = {re.search(r"\bFROM\s+(\w+)", "".join(d["queryLines"])).group(1) for d in dashboard()["datasets"]}
+    tables = {
+        re.search(r"\bFROM\s+(\w+)", "".join(d["queryLines"])).group(1) for d in dashboard()["datasets"]
+    }
     assert tables == set(INSIGHTS)
 
 
@@ -84,7 +86,9 @@ def gold_views(spark, batch_runs):
     from pinterest_pipeline.insights import INSIGHTS
 
     for name in INSIGHTS:
-        spark.read.format("delta").load(str(batch_runs["cli_lake"] / "gold" / name)).createOrReplaceTempView(name)
+        spark.read.format("delta").load(str(batch_runs["cli_lake"] / "gold" / name)).createOrReplaceTempView(
+            name
+        )
     yield
     for name in INSIGHTS:
         spark.catalog.dropTempView(name)
@@ -99,5 +103,10 @@ def test_every_dataset_and_widget_query_runs_on_the_gold_tables(spark, gold_view
         assert rows, widget["name"]
     # The users-by-year bars add up to the users table: the chart's SUM over the dataset is the right measure.
     (users,) = [w for w in data_widgets() if w["name"] == "users_joined_by_year"]
-    bars = {r["post_year"]: r["sum(number_users_joined)"] for r in spark.sql(widget_sql(users, datasets)).collect()}
-    assert bars == {r["post_year"]: r["number_users_joined"] for r in spark.table("users_joined_by_year").collect()}
+    bars = {
+        r["post_year"]: r["sum(number_users_joined)"]
+        for r in spark.sql(widget_sql(users, datasets)).collect()
+    }
+    assert bars == {
+        r["post_year"]: r["number_users_joined"] for r in spark.table("users_joined_by_year").collect()
+    }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 from bundle_support import REPO, notebook_cells, resolve, resources
 
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
@@ -57,7 +57,10 @@ def test_wheel_task_entry_point_accepts_its_parameters(job_key, task_key, target
         from pinterest_pipeline.jobs.batch import BatchConfig
 
         config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema)
-        assert (config.catalog, config.schema) == (resolve("${var.catalog}", target), resolve("${var.schema}", target))
+        assert (config.catalog, config.schema) == (
+            resolve("${var.catalog}", target),
+            resolve("${var.schema}", target),
+        )
         assert config.lake == f"/Volumes/{config.catalog}/{config.schema}/lake"
         assert config.raw_root.startswith("s3://")
 
@@ -121,7 +124,9 @@ def test_notebook_task_parameters_are_the_notebooks_widgets(job_key, task_key, t
     path, _ = resources("jobs")[job_key]
     notebook = task(job_key, task_key)["notebook_task"]
     parameters = {name: resolve(str(value), target) for name, value in notebook["base_parameters"].items()}
-    namespace = notebook_config((REPO / path).parent.joinpath(notebook["notebook_path"]).resolve(), parameters)
+    namespace = notebook_config(
+        (REPO / path).parent.joinpath(notebook["notebook_path"]).resolve(), parameters
+    )
     widgets = namespace["dbutils"].widgets
     assert set(parameters) == set(widgets.defaults), "base_parameters and the notebook's widgets differ"
     config = namespace["config"]
@@ -134,8 +139,17 @@ def test_notebook_task_parameters_are_the_notebooks_widgets(job_key, task_key, t
 
 def test_batch_notebook_widgets_take_the_batch_jobs_parameters():
     wheel = task("pinterest_batch", "batch")["python_wheel_task"]
-    args = entry_point_parser(wheel["entry_point"]).parse_args([resolve(p, "prod") for p in wheel["parameters"]])
-    parameters = {"raw_root": args.raw_root, "lake": args.lake, "topic_prefix": args.topic_prefix,
-                  "catalog": args.catalog, "schema": args.schema}
+    args = entry_point_parser(wheel["entry_point"]).parse_args(
+        [resolve(p, "prod") for p in wheel["parameters"]]
+    )
+    parameters = {
+        "raw_root": args.raw_root,
+        "lake": args.lake,
+        "topic_prefix": args.topic_prefix,
+        "catalog": args.catalog,
+        "schema": args.schema,
+    }
     config = notebook_config(REPO / "notebooks" / "batch.py", parameters)["config"]
-    assert (config.raw_root, config.lake, config.topic_prefix, config.catalog, config.schema) == tuple(parameters.values())
+    assert (config.raw_root, config.lake, config.topic_prefix, config.catalog, config.schema) == tuple(
+        parameters.values()
+    )

@@ -41,7 +41,11 @@ def test_batch_notebook_builds_the_same_tables_as_the_command_line(batch_runs):
 def test_batch_notebook_reports_and_displays_its_run(batch_runs):
     report = batch_runs["namespace"]["report"]
     assert report.rebuilt
-    assert (report.entities["pin"].read, report.entities["pin"].cleaned, report.entities["pin"].quarantined) == (27, 24, 2)
+    assert (
+        report.entities["pin"].read,
+        report.entities["pin"].cleaned,
+        report.entities["pin"].quarantined,
+    ) == (27, 24, 2)
     entities, gold = batch_runs["shown"]
     assert {r["entity"]: r["read"] for r in entities.collect()} == {"pin": 27, "geo": 26, "user": 25}
     assert {r["gold_table"]: r["rows"] for r in gold.collect()} == report.gold
@@ -59,14 +63,20 @@ def test_explore_notebook_prints_tables_and_text_charts_locally(spark, batch_run
     namespace = run_notebook(REPO / "notebooks" / "explore.py", {"spark": spark})
     out = capsys.readouterr().out
     assert sorted(namespace["tables"]) == sorted(INSIGHTS)
-    joined = {r["post_year"]: r["number_users_joined"] for r in namespace["tables"]["users_joined_by_year"].collect()}
+    joined = {
+        r["post_year"]: r["number_users_joined"]
+        for r in namespace["tables"]["users_joined_by_year"].collect()
+    }
     assert sorted(joined) == [2015, 2016, 2017, 2018, 2019, 2020]
     top = max(joined.values())
     for year, count in joined.items():
         bar = "#" * max(1, round(40 * count / top))
         assert f"  {year:>16} | {bar} {count}" in out.splitlines()
     assert "Users joined by year (number_users_joined by post_year)" in out
-    assert "Median followers by age group and join year (median_follower_count by age_group and post_year)" in out
+    assert (
+        "Median followers by age group and join year (median_follower_count by age_group and post_year)"
+        in out
+    )
     country = namespace["tables"]["most_followed_country"].first()
     assert country["country"] in out and str(country["follower_count"]) in out
 

@@ -35,18 +35,29 @@ def load_page(path: Path) -> Page:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,2000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     try:
         driver.get(path.resolve().as_uri())
-        errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+        errors = [
+            entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")
+        ]
         sections = {e.get_attribute("id") for e in driver.find_elements(By.CSS_SELECTOR, "section.insight")}
         rendered = {
-            s for s in sections
+            s
+            for s in sections
             if driver.find_elements(By.CSS_SELECTOR, f"#{s} svg rect, #{s} table tbody tr")
         }
         return Page(driver.title, rendered, errors, driver.get_screenshot_as_png())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,9 @@ def demo(spark, tmp_path_factory):
 
 def test_every_table_exists(demo):
     home = demo[0]
-    expected = [f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ("pin", "geo", "user")]
+    expected = [
+        f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ("pin", "geo", "user")
+    ]
     expected += [f"gold/{name}" for name in INSIGHTS]
     expected += [f"stream/{e}" for e in ("pin", "geo", "user")]
     expected += [f"stream/metrics/{name}" for name in ("profile_popularity", "category_popularity")]

@@ -6,14 +6,25 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 
 def test_ctrl_c_while_posting_shuts_down_cleanly(tmp_path):
     env = {**os.environ, "PINTEREST_SPARK_MASTER": "local[1]"}
     demo = subprocess.Popen(
-        [sys.executable, "-m", "pinterest_pipeline.cli", "demo", "--events", "20000", "--home", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "pinterest_pipeline.cli",
+            "demo",
+            "--events",
+            "20000",
+            "--home",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         for line in demo.stdout:

@@ -82,12 +82,20 @@ class RecordingSink:
         """Answer one request."""
         body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
         with self._lock:
-            self.requests.append({"method": handler.command, "path": handler.path,
-                                  "headers": dict(handler.headers), "body": body})
+            self.requests.append(
+                {
+                    "method": handler.command,
+                    "path": handler.path,
+                    "headers": dict(handler.headers),
+                    "body": body,
+                }
+            )
             roll = self._rng.random()
             mode = self._rng.choice(self.fail_modes)
         if self.reject_status:
-            return _answer(handler, self.reject_status, {"error_code": self.reject_status, "message": "rejected"})
+            return _answer(
+                handler, self.reject_status, {"error_code": self.reject_status, "message": "rejected"}
+            )
         if roll < self.fail_share:
             if mode == "drop":
                 handler.close_connection = True
@@ -98,23 +106,35 @@ class RecordingSink:
             offsets = []
             for record in payload["records"]:
                 if self._fails_record():
-                    offsets.append({"partition": None, "offset": None, "error_code": 50003, "error": "injected"})
+                    offsets.append(
+                        {"partition": None, "offset": None, "error_code": 50003, "error": "injected"}
+                    )
                 else:
-                    offsets.append({"partition": 0, "offset": self._accept(handler.path, record["value"]),
-                                    "error_code": None, "error": None})
+                    offsets.append(
+                        {
+                            "partition": 0,
+                            "offset": self._accept(handler.path, record["value"]),
+                            "error_code": None,
+                            "error": None,
+                        }
+                    )
             return _answer(handler, 200, {"key_schema_id": None, "value_schema_id": None, "offsets": offsets})
         if handler.command == "PUT" and handler.path.endswith("/records"):
             results, failed = [], 0
             for record in payload["Records"]:
                 if self._fails_record():
                     failed += 1
-                    results.append({"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "x"})
+                    results.append(
+                        {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "x"}
+                    )
                 else:
                     seq = self._accept(handler.path, record)
                     results.append({"SequenceNumber": str(seq), "ShardId": "shardId-000000000000"})
             return _answer(handler, 200, {"FailedRecordCount": failed, "Records": results})
         if handler.command == "PUT" and handler.path.endswith("/record"):
-            seq = self._accept(handler.path, {"Data": payload["Data"], "PartitionKey": payload["PartitionKey"]})
+            seq = self._accept(
+                handler.path, {"Data": payload["Data"], "PartitionKey": payload["PartitionKey"]}
+            )
             return _answer(handler, 200, {"SequenceNumber": str(seq), "ShardId": "shardId-000000000000"})
         return _answer(handler, 404, {"message": f"no route {handler.command} {handler.path}"})
 

@@ -46,15 +46,15 @@ def test_emulator_posts_the_same_events_both_ways(seeded_sqlite, tmp_path):
                     timeout=30,
                 )
                 assert created.status_code == 200, created.text
-            common = dict(
-                db_url=seeded_sqlite,
-                gateway=gw.url,
-                sampling="uniform",
-                seed=11,
-                count=EVENTS,
-                api_key="k3y",
-                progress=False,
-            )
+            common = {
+                "db_url": seeded_sqlite,
+                "gateway": gw.url,
+                "sampling": "uniform",
+                "seed": 11,
+                "count": EVENTS,
+                "api_key": "k3y",
+                "progress": False,
+            }
             batch = post_events("kafka-rest", batch_size=25, **common)
             stream = post_events("kinesis", batch_size=25, **common)
         assert batch.failed == stream.failed == 0 and batch.error is None and stream.error is None

@@ -50,8 +50,15 @@ def test_original_sequence_is_the_courses():
 @pytest.mark.real_data
 def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlite):
     """With the real rows loaded, the first 2,000 events are exactly what the course's emulator posted."""
-    expected = {e: [json.loads(line) for line in (real_source_dir / "seed100_first2000_draws" / f"{e}.jsonl")
-                    .read_text(encoding="utf-8").splitlines()] for e in ENTITIES}
+    expected = {
+        e: [
+            json.loads(line)
+            for line in (real_source_dir / "seed100_first2000_draws" / f"{e}.jsonl")
+            .read_text(encoding="utf-8")
+            .splitlines()
+        ]
+        for e in ENTITIES
+    }
     assert [r["index"] for r in expected["pin"]] == list(itertools.islice(original_indexes(), 2000))
     complete = set()
     for line in (real_source_dir / "pinterest_data_partial.jsonl").read_text(encoding="utf-8").splitlines():
@@ -62,8 +69,9 @@ def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlit
     import io
 
     out = io.StringIO()
-    report = post_events("console", real_sqlite, sampling="original", count=2000, batch_size=300, out=out,
-                         progress=False)
+    report = post_events(
+        "console", real_sqlite, sampling="original", count=2000, batch_size=300, out=out, progress=False
+    )
     assert report.ok and report.events == 2000 and report.acknowledged == 6000
     sent = collections.defaultdict(list)
     for line in out.getvalue().splitlines():
@@ -71,15 +79,27 @@ def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlit
         sent[message["topic"]].append(message["value"])
     assert sent["pinterest.geo"] == expected["geo"]
     assert sent["pinterest.user"] == expected["user"]
-    compared = [(ours, theirs) for ours, theirs in zip(sent["pinterest.pin"], expected["pin"])
-                if theirs["index"] in complete]
+    compared = [
+        (ours, theirs)
+        for ours, theirs in zip(sent["pinterest.pin"], expected["pin"])
+        if theirs["index"] in complete
+    ]
     assert len(compared) > 1800
     assert all(ours == theirs for ours, theirs in compared)
 
 
 def test_kafka_rest_wire_format(seeded_sqlite, http_sink):
-    report = post_events("kafka-rest", seeded_sqlite, gateway=http_sink.url, sampling="uniform", seed=3, count=250,
-                         batch_size=100, api_key="secret-key", progress=False)
+    report = post_events(
+        "kafka-rest",
+        seeded_sqlite,
+        gateway=http_sink.url,
+        sampling="uniform",
+        seed=3,
+        count=250,
+        batch_size=100,
+        api_key="secret-key",
+        progress=False,
+    )
     assert report.ok and (report.events, report.records_sent, report.acknowledged) == (250, 750, 750)
     assert report.requests == 9  # 100 + 100 + 50 events, one request per table each
     for request in http_sink.requests:
@@ -95,8 +115,17 @@ def test_kafka_rest_wire_format(seeded_sqlite, http_sink):
 
 
 def test_kinesis_proxy_wire_format_records_and_record(seeded_sqlite, http_sink):
-    report = post_events("kinesis", seeded_sqlite, gateway=http_sink.url, sampling="uniform", seed=4, count=60,
-                         batch_size=25, stream_prefix="demo", progress=False)
+    report = post_events(
+        "kinesis",
+        seeded_sqlite,
+        gateway=http_sink.url,
+        sampling="uniform",
+        seed=4,
+        count=60,
+        batch_size=25,
+        stream_prefix="demo",
+        progress=False,
+    )
     assert report.ok and report.acknowledged == 180
     expected = db_records(seeded_sqlite, first_uniform(11154, 4, 60))
     for request in http_sink.requests:
@@ -111,8 +140,17 @@ def test_kinesis_proxy_wire_format_records_and_record(seeded_sqlite, http_sink):
         assert [r["PartitionKey"] for r in records] == [str(r[KEY[entity]]) for r in expected[entity]]
 
     http_sink.requests.clear()
-    single = post_events("kinesis", seeded_sqlite, gateway=http_sink.url, sampling="uniform", seed=4, count=2,
-                         batch_size=1, iso=True, progress=False)
+    single = post_events(
+        "kinesis",
+        seeded_sqlite,
+        gateway=http_sink.url,
+        sampling="uniform",
+        seed=4,
+        count=2,
+        batch_size=1,
+        iso=True,
+        progress=False,
+    )
     assert single.ok and single.requests == 6
     body = json.loads(http_sink.requests[1]["body"])
     assert http_sink.requests[1]["path"] == "/streams/pinterest-geo/record"
@@ -136,15 +174,25 @@ def test_kinesis_direct_puts_records_into_kinesis(seeded_sqlite, monkeypatch):
         prefix = f"post-{uuid.uuid4().hex[:8]}"
         for entity in ENTITIES:
             client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=1)
-        report = post_events("kinesis-direct", seeded_sqlite, sampling="uniform", seed=5, count=30, batch_size=10,
-                             kinesis_endpoint=endpoint, stream_prefix=prefix, progress=False)
+        report = post_events(
+            "kinesis-direct",
+            seeded_sqlite,
+            sampling="uniform",
+            seed=5,
+            count=30,
+            batch_size=10,
+            kinesis_endpoint=endpoint,
+            stream_prefix=prefix,
+            progress=False,
+        )
         assert report.ok and report.acknowledged == 90
         expected = db_records(seeded_sqlite, first_uniform(11154, 5, 30))
         for entity in ENTITIES:
             stream = f"{prefix}-{entity}"
             shard = client.describe_stream(StreamName=stream)["StreamDescription"]["Shards"][0]["ShardId"]
-            iterator = client.get_shard_iterator(StreamName=stream, ShardId=shard,
-                                                 ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            iterator = client.get_shard_iterator(
+                StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
             got = client.get_records(ShardIterator=iterator, Limit=1000)["Records"]
             assert [json.loads(r["Data"]) for r in got] == expected[entity]
     finally:
@@ -152,12 +200,15 @@ def test_kinesis_direct_puts_records_into_kinesis(seeded_sqlite, monkeypatch):
 
 
 def test_console_cli_prints_json_lines_and_a_summary(seeded_sqlite, capsys):
-    code = main(["post", "--target", "console", "--db-url", seeded_sqlite, "--count", "3", "--batch-size", "2"])
+    code = main(
+        ["post", "--target", "console", "--db-url", seeded_sqlite, "--count", "3", "--batch-size", "2"]
+    )
     captured = capsys.readouterr()
     assert code == 0
     lines = [json.loads(line) for line in captured.out.splitlines()]
-    assert [m["topic"] for m in lines] == ["pinterest.pin"] * 2 + ["pinterest.geo"] * 2 + ["pinterest.user"] * 2 + [
-        "pinterest.pin", "pinterest.geo", "pinterest.user"]
+    assert [m["topic"] for m in lines] == ["pinterest.pin"] * 2 + ["pinterest.geo"] * 2 + [
+        "pinterest.user"
+    ] * 2 + ["pinterest.pin", "pinterest.geo", "pinterest.user"]
     assert [m["value"]["index"] for m in lines if m["topic"] == "pinterest.pin"] == [7528, 2863, 5730]
     assert "events read 3, records sent 9, acknowledged 9, failed 0" in captured.err
 
@@ -166,28 +217,59 @@ def test_console_cli_prints_json_lines_and_a_summary(seeded_sqlite, capsys):
 def test_retries_lose_nothing_and_resend_only_failed_records(seeded_sqlite, http_sink, target):
     http_sink.fail_share = 0.3  # whole requests: 500, 429 or a dropped connection
     http_sink.record_fail_share = 0.2  # single records inside accepted requests
-    report = post_events(target, seeded_sqlite, gateway=http_sink.url, sampling="uniform", seed=6, count=400,
-                         batch_size=50, max_attempts=40, backoff=0.001, progress=False)
+    report = post_events(
+        target,
+        seeded_sqlite,
+        gateway=http_sink.url,
+        sampling="uniform",
+        seed=6,
+        count=400,
+        batch_size=50,
+        max_attempts=40,
+        backoff=0.001,
+        progress=False,
+    )
     assert report.ok, report.error
     assert report.acknowledged == report.records_sent == 1200 and report.resent > 0
     expected = db_records(seeded_sqlite, first_uniform(11154, 6, 400))
     statuses = collections.Counter()
     for entity in ENTITIES:
-        path = f"/topics/pinterest.{entity}" if target == "kafka-rest" else f"/streams/pinterest-{entity}/records"
+        path = (
+            f"/topics/pinterest.{entity}"
+            if target == "kafka-rest"
+            else f"/streams/pinterest-{entity}/records"
+        )
         got = http_sink.values(path)
         values = got if target == "kafka-rest" else [r["Data"] for r in got]
         # Every record acknowledged exactly once: nothing lost, and no acknowledged record was sent again.
         assert multiset(values) == multiset(expected[entity])
-    statuses.update(len(json.loads(r["body"]).get("records") or json.loads(r["body"])["Records"])
-                    for r in http_sink.requests)
+    statuses.update(
+        len(json.loads(r["body"]).get("records") or json.loads(r["body"])["Records"])
+        for r in http_sink.requests
+    )
     assert sum(n * c for n, c in statuses.items()) == report.records_sent + report.resent
 
 
 def test_exhausted_retries_exit_non_zero_with_counts(seeded_sqlite, http_sink, capsys):
     http_sink.fail_share = 1.0
     http_sink.fail_modes = (503,)
-    code = main(["post", "--target", "kafka-rest", "--db-url", seeded_sqlite, "--gateway", http_sink.url,
-                 "--count", "4", "--max-attempts", "2", "--backoff", "0.001"])
+    code = main(
+        [
+            "post",
+            "--target",
+            "kafka-rest",
+            "--db-url",
+            seeded_sqlite,
+            "--gateway",
+            http_sink.url,
+            "--count",
+            "4",
+            "--max-attempts",
+            "2",
+            "--backoff",
+            "0.001",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     # The run stops at the first batch it cannot deliver: the geo and user records were never read out.
@@ -198,8 +280,21 @@ def test_exhausted_retries_exit_non_zero_with_counts(seeded_sqlite, http_sink, c
 
 def test_a_rejected_request_stops_the_run(seeded_sqlite, http_sink, capsys):
     http_sink.reject_status = 403
-    code = main(["post", "--target", "kinesis", "--db-url", seeded_sqlite, "--gateway", http_sink.url,
-                 "--count", "50", "--batch-size", "10"])
+    code = main(
+        [
+            "post",
+            "--target",
+            "kinesis",
+            "--db-url",
+            seeded_sqlite,
+            "--gateway",
+            http_sink.url,
+            "--count",
+            "50",
+            "--batch-size",
+            "10",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(http_sink.requests) == 1
     assert err[-1].startswith("post: error: PUT ") and "HTTP 403" in err[-1]
@@ -211,17 +306,35 @@ def test_unreachable_gateway_fails_after_retries(seeded_sqlite, capsys):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code = main(["post", "--target", "kafka-rest", "--db-url", seeded_sqlite, "--gateway", f"http://127.0.0.1:{port}",
-                 "--count", "2", "--max-attempts", "2", "--backoff", "0.001"])
+    code = main(
+        [
+            "post",
+            "--target",
+            "kafka-rest",
+            "--db-url",
+            seeded_sqlite,
+            "--gateway",
+            f"http://127.0.0.1:{port}",
+            "--count",
+            "2",
+            "--max-attempts",
+            "2",
+            "--backoff",
+            "0.001",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "failed 2" in err and "ConnectionError" in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--target", "kinesis", "--batch-size", "501"], "exceeds Kinesis PutRecords' 500 records"),
-    (["--target", "console", "--db-url", "sqlite:///{tmp}/empty.db"], "lacks pinterest_data"),
-    (["--target", "console", "--db-url", "{small}"], "original sampling reads indexes 0..11000"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--target", "kinesis", "--batch-size", "501"], "exceeds Kinesis PutRecords' 500 records"),
+        (["--target", "console", "--db-url", "sqlite:///{tmp}/empty.db"], "lacks pinterest_data"),
+        (["--target", "console", "--db-url", "{small}"], "original sampling reads indexes 0..11000"),
+    ],
+)
 def test_bad_input_is_one_line_and_non_zero(tmp_path, capsys, argv, message):
     small = f"sqlite:///{tmp_path / 'small.db'}"
     seed_database(small, rows=20, seed=1, progress=False)
@@ -233,7 +346,9 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, capsys, argv, message):
     assert err.startswith("post: error:") and message in err and "\n" not in err
 
 
-@pytest.mark.parametrize("argv", [["--batch-size", "0"], ["--count", "-1"], ["--rate", "0"], ["--target", "nope"]])
+@pytest.mark.parametrize(
+    "argv", [["--batch-size", "0"], ["--count", "-1"], ["--rate", "0"], ["--target", "nope"]]
+)
 def test_argument_errors_exit_2(argv):
     base = ["post", "--target", "console"] if "--target" not in argv else ["post"]
     with pytest.raises(SystemExit) as exc:
@@ -242,11 +357,20 @@ def test_argument_errors_exit_2(argv):
 
 
 def test_rate_and_duration_end_the_run(seeded_sqlite, http_sink):
-    paced = post_events("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=20, rate=400, progress=False)
+    paced = post_events(
+        "kafka-rest", seeded_sqlite, gateway=http_sink.url, count=20, rate=400, progress=False
+    )
     assert paced.ok and paced.events == 20
     assert max(len(json.loads(r["body"])["records"]) for r in http_sink.requests) <= 400
-    bounded = post_events("kafka-rest", seeded_sqlite, gateway=http_sink.url, duration=0.2, rate=200,
-                          batch_size=10, progress=False)
+    bounded = post_events(
+        "kafka-rest",
+        seeded_sqlite,
+        gateway=http_sink.url,
+        duration=0.2,
+        rate=200,
+        batch_size=10,
+        progress=False,
+    )
     assert bounded.ok and bounded.events > 0 and bounded.acknowledged == 3 * bounded.events
 
 
@@ -260,13 +384,24 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
 
     event.listen(Engine, "before_cursor_execute", capture)
     try:
-        report = post_events("kafka-rest", mysql_url, gateway=http_sink.url, sampling="uniform", seed=8, count=500,
-                             batch_size=200, progress=False)
+        report = post_events(
+            "kafka-rest",
+            mysql_url,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=8,
+            count=500,
+            batch_size=200,
+            progress=False,
+        )
     finally:
         event.remove(Engine, "before_cursor_execute", capture)
     assert report.ok and report.acknowledged == 1500
-    reads = [(s, p) for s, p in statements if "FROM pinterest_data" in s or "FROM geolocation_data" in s
-             or "FROM user_data" in s]
+    reads = [
+        (s, p)
+        for s, p in statements
+        if "FROM pinterest_data" in s or "FROM geolocation_data" in s or "FROM user_data" in s
+    ]
     selects = [(s, p) for s, p in reads if "IN (" in s]
     assert len(selects) == 9  # 200 + 200 + 100 events, one query per table
     assert not any("LIMIT" in s.upper() for s, _ in reads)
@@ -277,6 +412,8 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
 
 
 def test_progress_bar_goes_to_stderr(seeded_sqlite, http_sink, capsys):
-    report = post_events("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10, progress=True)
+    report = post_events(
+        "kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10, progress=True
+    )
     captured = capsys.readouterr()
     assert report.ok and "post: 100%" in captured.err and "50/50" in captured.err and captured.out == ""

@@ -15,8 +15,20 @@ from pinterest_emulator.seed import seed_database
 from sqlalchemy import create_engine, inspect, select, text
 
 COLUMNS = {
-    "pinterest_data": ["index", "unique_id", "title", "description", "poster_name", "follower_count", "tag_list",
-                       "is_image_or_video", "image_src", "downloaded", "save_location", "category"],
+    "pinterest_data": [
+        "index",
+        "unique_id",
+        "title",
+        "description",
+        "poster_name",
+        "follower_count",
+        "tag_list",
+        "is_image_or_video",
+        "image_src",
+        "downloaded",
+        "save_location",
+        "category",
+    ],
     "geolocation_data": ["ind", "timestamp", "latitude", "longitude", "country"],
     "user_data": ["ind", "first_name", "last_name", "age", "date_joined"],
 }
@@ -29,8 +41,9 @@ def read_all(url: str) -> dict[str, list[dict]]:
         out = {}
         for entity, name in db.TABLE_NAMES.items():
             tbl = db.table(entity)
-            out[name] = [dict(r) for r in conn.execute(
-                select(tbl).order_by(tbl.c[db.KEY_COLUMNS[entity]])).mappings()]
+            out[name] = [
+                dict(r) for r in conn.execute(select(tbl).order_by(tbl.c[db.KEY_COLUMNS[entity]])).mappings()
+            ]
     engine.dispose()
     return out
 
@@ -43,8 +56,13 @@ def test_seed_creates_the_three_tables_with_original_columns(sqlite_url):
     for name, columns in COLUMNS.items():
         assert [c["name"] for c in inspector.get_columns(name)] == columns
     types = {c["name"]: type(c["type"]).__name__ for c in inspector.get_columns("geolocation_data")}
-    assert types == {"ind": "INTEGER", "timestamp": "DATETIME", "latitude": "FLOAT", "longitude": "FLOAT",
-                     "country": "VARCHAR"}
+    assert types == {
+        "ind": "INTEGER",
+        "timestamp": "DATETIME",
+        "latitude": "FLOAT",
+        "longitude": "FLOAT",
+        "country": "VARCHAR",
+    }
     rows = read_all(sqlite_url)
     assert [len(rows[name]) for name in COLUMNS] == [300, 300, 300]
     assert [r["index"] for r in rows["pinterest_data"]] == list(range(300))
@@ -70,10 +88,12 @@ def test_chunks_are_bounded_and_rows_continue_across_chunks():
 
 def _peak_rss_mb(rows: int) -> float:
     """Peak resident memory (MB) of a fresh interpreter that generates `rows` rows and drops them."""
-    code = ("import resource, sys\n"
-            "from pinterest_emulator import synth\n"
-            "n = sum(len(c.pins) for c in synth.generate(int(sys.argv[1]), 2))\n"
-            "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = (
+        "import resource, sys\n"
+        "from pinterest_emulator import synth\n"
+        "n = sum(len(c.pins) for c in synth.generate(int(sys.argv[1]), 2))\n"
+        "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(rows)], check=True, capture_output=True, text=True)
     count, peak_kb = out.stdout.split()
     assert int(count) == rows
@@ -104,14 +124,17 @@ def test_cli_seeds_and_reports(sqlite_url, capsys):
     assert len(read_all(sqlite_url)["pinterest_data"]) == 120
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--rows", "0"], "--rows must be at least 1"),
-    (["--db-url", "nonsense"], "not a database URL"),
-    (["--db-url", "postgresql+nosuchdriver://x/y"], "no driver"),
-    (["--db-url", "mysql+pymysql://root@127.0.0.1:1/x"], "cannot open"),
-    (["--from-real", "/nonexistent/folder"], "lacks geolocation_data.csv"),
-    (["--from-real", "/nonexistent/folder", "--rows", "5"], "--rows does not go with --from-real"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--rows", "0"], "--rows must be at least 1"),
+        (["--db-url", "nonsense"], "not a database URL"),
+        (["--db-url", "postgresql+nosuchdriver://x/y"], "no driver"),
+        (["--db-url", "mysql+pymysql://root@127.0.0.1:1/x"], "cannot open"),
+        (["--from-real", "/nonexistent/folder"], "lacks geolocation_data.csv"),
+        (["--from-real", "/nonexistent/folder", "--rows", "5"], "--rows does not go with --from-real"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_non_zero(sqlite_url, capsys, argv, message):
     full = ["seed-db", "--db-url", sqlite_url, *argv] if "--db-url" not in argv else ["seed-db", *argv]
     assert main(full) == 2
@@ -132,12 +155,22 @@ def test_mysql_holds_exactly_what_sqlite_holds(mysql_url, tmp_path):
     assert any(any(ord(ch) > 0xFFFF for ch in t) for t in text_values), "no 4-byte character survived"
     engine = create_engine(mysql_url)
     with engine.connect() as conn:
-        kinds = dict(conn.execute(text(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = DATABASE() AND table_name = 'user_data'")).all())
+        kinds = dict(
+            conn.execute(
+                text(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = DATABASE() AND table_name = 'user_data'"
+                )
+            ).all()
+        )
     engine.dispose()
     assert {k.lower(): v.lower() for k, v in kinds.items()} == {
-        "ind": "int", "first_name": "varchar", "last_name": "varchar", "age": "int", "date_joined": "datetime"}
+        "ind": "int",
+        "first_name": "varchar",
+        "last_name": "varchar",
+        "age": "int",
+        "date_joined": "datetime",
+    }
 
 
 @pytest.mark.real_data
@@ -149,9 +182,19 @@ def test_from_real_loads_every_real_row(real_source_dir, real_sqlite):
     with (real_source_dir / "user_data.csv").open(newline="", encoding="utf-8") as fh:
         users = list(csv.DictReader(fh))
     for real, loaded in zip(users, rows["user_data"]):
-        assert (int(real["ind"]), real["first_name"], real["last_name"], int(real["age"]), real["date_joined"]) == (
-            loaded["ind"], loaded["first_name"], loaded["last_name"], loaded["age"],
-            loaded["date_joined"].strftime("%Y-%m-%d %H:%M:%S"))
+        assert (
+            int(real["ind"]),
+            real["first_name"],
+            real["last_name"],
+            int(real["age"]),
+            real["date_joined"],
+        ) == (
+            loaded["ind"],
+            loaded["first_name"],
+            loaded["last_name"],
+            loaded["age"],
+            loaded["date_joined"].strftime("%Y-%m-%d %H:%M:%S"),
+        )
     known = {}
     with (real_source_dir / "pinterest_data_partial.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
@@ -165,6 +208,7 @@ def test_from_real_loads_every_real_row(real_source_dir, real_sqlite):
                 assert pins[index][column] == expected, (index, column)
     # Filled rows: no nulls, and the category blocks stay contiguous and in the real order.
     assert all(v is not None for row in pins for v in row.values())
-    blocks = [pins[0]["category"]] + [b["category"] for a, b in itertools.pairwise(pins)
-                                      if a["category"] != b["category"]]
+    blocks = [pins[0]["category"]] + [
+        b["category"] for a, b in itertools.pairwise(pins) if a["category"] != b["category"]
+    ]
     assert blocks == list(synth.CATEGORIES)

@@ -62,8 +62,15 @@ def tables(seeded_sqlite):
     """The generated rows: {pin, geo, user: [row, ...]} in index order."""
     engine = create_engine(seeded_sqlite)
     with engine.connect() as conn:
-        out = {e: [dict(r) for r in conn.execute(select(db.table(e)).order_by(
-            db.table(e).c[db.KEY_COLUMNS[e]])).mappings()] for e in db.TABLE_NAMES}
+        out = {
+            e: [
+                dict(r)
+                for r in conn.execute(
+                    select(db.table(e)).order_by(db.table(e).c[db.KEY_COLUMNS[e]])
+                ).mappings()
+            ]
+            for e in db.TABLE_NAMES
+        }
     engine.dispose()
     return out
 
@@ -74,7 +81,8 @@ def people(tables):
     out = collections.defaultdict(list)
     for g, u in zip(tables["geo"], tables["user"]):
         out[(u["first_name"], u["last_name"], u["age"], u["date_joined"])].append(
-            (g["country"], g["latitude"], g["longitude"]))
+            (g["country"], g["latitude"], g["longitude"])
+        )
     return out
 
 
@@ -84,8 +92,9 @@ def test_row_count_is_the_real_one(tables):
 
 def test_categories_fill_contiguous_blocks_in_the_real_order(tables):
     pins = tables["pin"]
-    blocks = [pins[0]["category"]] + [b["category"] for a, b in itertools.pairwise(pins)
-                                      if a["category"] != b["category"]]
+    blocks = [pins[0]["category"]] + [
+        b["category"] for a, b in itertools.pairwise(pins) if a["category"] != b["category"]
+    ]
     assert blocks == list(synth.CATEGORIES)
     assert all(p["save_location"] == f"Local save in /data/{p['category']}" for p in pins)
     starts = [next(p["index"] for p in pins if p["category"] == c) for c in synth.CATEGORIES]
@@ -126,8 +135,12 @@ def test_every_placeholder_and_format_share_matches_the_real_rows(tables, real_s
     pins = tables["pin"]
     checks = {f"{c}={v!r}": (lambda p, c=c, v=v: p[c] == v) for c, v in README_PLACEHOLDERS}
     checks.update({f"format {k}": (lambda p, k=k: fmt(p["follower_count"]) == k) for k in ("error",)})
-    checks.update({f"is_image_or_video={v}": (lambda p, v=v: p["is_image_or_video"] == v)
-                   for v in ("image", "video", synth.STORY_FORMAT)})
+    checks.update(
+        {
+            f"is_image_or_video={v}": (lambda p, v=v: p["is_image_or_video"] == v)
+            for v in ("image", "video", synth.STORY_FORMAT)
+        }
+    )
     checks["downloaded=0"] = lambda p: int(p["downloaded"]) == 0
     checks["description ends with ellipsis + no-break space"] = lambda p: p["description"].endswith("…\u00a0")
     for name, check in checks.items():
@@ -143,9 +156,12 @@ def test_every_placeholder_and_format_share_matches_the_real_rows(tables, real_s
 def test_placeholders_co_occur_as_in_the_real_table(tables):
     pins = tables["pin"]
     broken = [p for p in pins if p["follower_count"] == "User Info Error"]
-    assert broken and all(p["poster_name"] == "User Info Error" and p["title"] == "No Title Data Available"
-                          for p in broken)
-    assert all(p["follower_count"] == "User Info Error" for p in pins if p["poster_name"] == "User Info Error")
+    assert broken and all(
+        p["poster_name"] == "User Info Error" and p["title"] == "No Title Data Available" for p in broken
+    )
+    assert all(
+        p["follower_count"] == "User Info Error" for p in pins if p["poster_name"] == "User Info Error"
+    )
     story = [p for p in pins if p["description"] == "No description available Story format"]
     assert story and all(p["is_image_or_video"] == synth.STORY_FORMAT for p in story)
     assert all((p["image_src"] == "Image src error.") == (p["downloaded"] == 0) for p in pins)
@@ -156,13 +172,15 @@ def test_text_is_multilingual_with_the_real_quirks(tables):
     text = [p["title"] + " " + p["description"] + " " + p["poster_name"] for p in pins]
     assert any(re.search("[\u0400-\u04ff]", t) for t in text), "no Russian"
     assert any(re.search("[\u0370-\u03ff]", t) for t in text), "no Greek"
-    emoji = sum(bool(re.search("[\U0001F300-\U0001FAFF\u2600-\u27bf]", t)) for t in text) / len(text)
+    emoji = sum(bool(re.search("[\U0001f300-\U0001faff\u2600-\u27bf]", t)) for t in text) / len(text)
     assert 0.01 <= emoji <= 0.06, emoji  # real 2.8%
     spaced = sum(p["poster_name"] != p["poster_name"].strip() for p in pins) / len(pins)
     assert 0.005 <= spaced <= 0.04, spaced  # real 1.8%
     cut = [p["description"] for p in pins if p["description"].endswith("…\u00a0")]
     assert cut and max(map(len, cut)) <= 180
-    tags = collections.Counter(p["tag_list"].count(",") + 1 for p in pins if not p["tag_list"].startswith("N,o"))
+    tags = collections.Counter(
+        p["tag_list"].count(",") + 1 for p in pins if not p["tag_list"].startswith("N,o")
+    )
     assert tags.most_common(1)[0][0] == 9
 
 
@@ -170,7 +188,9 @@ def test_geolocation_facts(tables, people):
     from faker.providers.address.en_US import Provider
 
     geos = tables["geo"]
-    faker_countries = list(dict.fromkeys("Macedonia" if c == "North Macedonia" else c for c in Provider.countries))
+    faker_countries = list(
+        dict.fromkeys("Macedonia" if c == "North Macedonia" else c for c in Provider.countries)
+    )
     assert len(faker_countries) == 243
     rank = {c: i for i, c in enumerate(faker_countries)}
     assert all(g["country"] in rank for g in geos)
@@ -220,8 +240,13 @@ def test_rank_skew_matches_the_real_tables(tables, real_source_dir):
     pairs = [
         ([rank[g["country"]] for g in tables["geo"]], [rank[g["country"]] for g in real_geo]),
         ([(u["age"] - 20) / 41 for u in tables["user"]], [(int(u["age"]) - 20) / 41 for u in real_user]),
-        ([(g["latitude"] + 90) / 180 for g in tables["geo"]], [(float(g["latitude"]) + 90) / 180 for g in real_geo]),
+        (
+            [(g["latitude"] + 90) / 180 for g in tables["geo"]],
+            [(float(g["latitude"]) + 90) / 180 for g in real_geo],
+        ),
     ]
     for ours, theirs in pairs:
         assert all(abs(a - b) <= 0.05 for a, b in zip(quantiles(ours), quantiles(theirs))), (
-            quantiles(ours), quantiles(theirs))
+            quantiles(ours),
+            quantiles(theirs),
+        )

@@ -12,6 +12,7 @@ import json
 import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
 JSON_11 = "application/x-amz-json-1.1"
@@ -38,7 +39,9 @@ class ThrottlingKinesis:
     def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes, str]:
         conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
         try:
-            headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+            headers = {
+                k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")
+            }
             headers["Content-Length"] = str(len(body))
             conn.request(handler.command, handler.path, body=body, headers=headers)
             response = conn.getresponse()
@@ -53,9 +56,14 @@ class ThrottlingKinesis:
             with self._lock:
                 self.throttled += 1
             request = json.loads(body)
-            return _answer(handler, 400, {
-                "__type": "ProvisionedThroughputExceededException",
-                "message": f"Rate exceeded for shard shardId-000000000000 in stream {request.get('StreamName')}"})
+            return _answer(
+                handler,
+                400,
+                {
+                    "__type": "ProvisionedThroughputExceededException",
+                    "message": f"Rate exceeded for shard shardId-000000000000 in stream {request.get('StreamName')}",
+                },
+            )
         if action != "PutRecords":
             status, data, kind = self._forward(handler, body)
             if action == "PutRecord" and status == 200:
@@ -73,7 +81,8 @@ class ThrottlingKinesis:
             results = iter(json.loads(data)["Records"])
         merged = [
             {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard"}
-            if fails else next(results)
+            if fails
+            else next(results)
             for fails in failing
         ]
         with self._lock:
@@ -81,7 +90,7 @@ class ThrottlingKinesis:
             self.forwarded_records += len(kept)
         return _answer(handler, 200, {"FailedRecordCount": sum(failing), "Records": merged})
 
-    def __enter__(self) -> ThrottlingKinesis:
+    def __enter__(self) -> Self:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -118,8 +127,9 @@ def stream_records(client, stream: str) -> list[bytes]:
     """The data of every record in a stream (all shards, from the start), read straight from Kinesis."""
     data = []
     for shard in client.list_shards(StreamName=stream)["Shards"]:
-        iterator = client.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                             ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = client.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = client.get_records(ShardIterator=iterator, Limit=10_000)
             data += [r["Data"] for r in page["Records"]]

@@ -18,8 +18,9 @@ from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
 
 ENTITIES = ("pin", "geo", "user")
-TABLES = ([f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ENTITIES]
-          + [f"gold/{name}" for name in INSIGHTS])
+TABLES = [f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ENTITIES] + [
+    f"gold/{name}" for name in INSIGHTS
+]
 # Short-lived JVMs start faster with the client compiler only (the default tiered compilation pays off later).
 FAST_START = {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
 
@@ -29,7 +30,9 @@ def land(raw) -> int:
     indexes = list(range(300)) + list(range(0, 300, 10))
     records = posts(indexes)
     records["pin"] += ["{not json", '{"index": "x", "title": "t"}']
-    records["geo"] += ['{"ind": 5000, "timestamp": "yesterday", "latitude": 1, "longitude": 2, "country": "X"}']
+    records["geo"] += [
+        '{"ind": 5000, "timestamp": "yesterday", "latitude": 1, "longitude": 2, "country": "X"}'
+    ]
     records["user"] += ["[1, 2]"]
     for entity, values in records.items():
         sink_files(raw, f"pinterest.{entity}", values, flush_size=120)
@@ -39,8 +42,10 @@ def land(raw) -> int:
 def table(lake, name: str) -> list[str]:
     """A table's rows as sorted JSON, without the ingest time (the only column that differs between runs)."""
     rows = delta_rows(lake / name)
-    return sorted(json.dumps({k: v for k, v in r.items() if k != "ingested_at"}, sort_keys=True, default=str)
-                  for r in rows)
+    return sorted(
+        json.dumps({k: v for k, v in r.items() if k != "ingested_at"}, sort_keys=True, default=str)
+        for r in rows
+    )
 
 
 def test_killed_while_writing_bronze_then_rerun_equals_an_undisturbed_run(spark, tmp_path):
@@ -49,11 +54,30 @@ def test_killed_while_writing_bronze_then_rerun_equals_an_undisturbed_run(spark,
     undisturbed, killed = tmp_path / "undisturbed", tmp_path / "killed"
     run_batch(spark, BatchConfig(str(raw), str(undisturbed)))
 
-    env = {**os.environ, "PINTEREST_SPARK_MASTER": "local[2]", "PYSPARK_PYTHON": sys.executable,
-           "PINTEREST_DRIVER_MEMORY": "1g", **FAST_START}
+    env = {
+        **os.environ,
+        "PINTEREST_SPARK_MASTER": "local[2]",
+        "PYSPARK_PYTHON": sys.executable,
+        "PINTEREST_DRIVER_MEMORY": "1g",
+        **FAST_START,
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "pinterest_pipeline.cli", "batch", "--raw-root", str(raw), "--lake", str(killed)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "pinterest_pipeline.cli",
+            "batch",
+            "--raw-root",
+            str(raw),
+            "--lake",
+            str(killed),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     # The geo topic's first micro-batch is committed to bronze: its checkpoint commit, silver and gold are not
     # written yet (the three topics' ingest queries run side by side; silver and gold follow all three).
     marker = killed / "bronze" / "geo" / "_delta_log" / f"{0:020d}.json"

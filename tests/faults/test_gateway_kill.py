@@ -7,10 +7,9 @@ import signal
 import threading
 from collections import Counter
 
+import gateway_fixtures as fx
 import pytest
 import requests
-
-import gateway_fixtures as fx
 
 TOPIC = "pinterest.pin"
 

@@ -43,7 +43,9 @@ def expected_multisets(url: str, indexes: list[int]) -> dict[str, collections.Co
         out = {}
         for entity in ENTITIES:
             tbl = db.table(entity)
-            rows = {r[db.KEY_COLUMNS[entity]]: serialise(dict(r)) for r in conn.execute(select(tbl)).mappings()}
+            rows = {
+                r[db.KEY_COLUMNS[entity]]: serialise(dict(r)) for r in conn.execute(select(tbl)).mappings()
+            }
             out[entity] = collections.Counter(json.dumps(rows[i], sort_keys=True) for i in indexes)
     engine.dispose()
     return out
@@ -51,7 +53,8 @@ def expected_multisets(url: str, indexes: list[int]) -> dict[str, collections.Co
 
 @pytest.mark.parametrize("target", ["kinesis-direct", "kinesis"])
 def test_throttled_and_partially_failed_puts_are_retried_until_every_record_is_in_kinesis_once(
-        source, tmp_path, kinesis_endpoint, target):
+    source, tmp_path, kinesis_endpoint, target
+):
     prefix = f"throttled-{uuid.uuid4().hex[:8]}"
     client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
     for entity in ENTITIES:
@@ -59,8 +62,16 @@ def test_throttled_and_partially_failed_puts_are_retried_until_every_record_is_i
     for entity in ENTITIES:
         client.get_waiter("stream_exists").wait(StreamName=f"{prefix}-{entity}", WaiterConfig={"Delay": 0.1})
     with ThrottlingKinesis(kinesis_endpoint, throttle_share=0.3, record_fail_share=0.2) as throttling:
-        options = dict(sampling="uniform", seed=SEED, count=EVENTS, batch_size=50, stream_prefix=prefix,
-                       max_attempts=40, backoff=0.0001, progress=False)
+        options = {
+            "sampling": "uniform",
+            "seed": SEED,
+            "count": EVENTS,
+            "batch_size": 50,
+            "stream_prefix": prefix,
+            "max_attempts": 40,
+            "backoff": 0.0001,
+            "progress": False,
+        }
         if target == "kinesis-direct":
             report = post_events(target, source, kinesis_endpoint=throttling.url, **options)
         else:
@@ -74,7 +85,9 @@ def test_throttled_and_partially_failed_puts_are_retried_until_every_record_is_i
     for entity in ENTITIES:
         landed = stream_records(client, f"{prefix}-{entity}")
         # every record sent is in the stream exactly as many times as it was posted: nothing lost, nothing twice
-        assert collections.Counter(json.dumps(json.loads(d), sort_keys=True) for d in landed) == expected[entity]
+        assert (
+            collections.Counter(json.dumps(json.loads(d), sort_keys=True) for d in landed) == expected[entity]
+        )
 
 
 RECORDS = [{"ind": i, "country": "Albania"} for i in range(3)]
@@ -85,35 +98,58 @@ def kinesis(monkeypatch):
     """A kinesis-direct target whose boto3 client is stubbed (no network)."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "test")
-    target = KinesisDirectTarget(endpoint_url="http://127.0.0.1:9", region="eu-west-1", max_attempts=3,
-                                 backoff=0.001)
+    target = KinesisDirectTarget(
+        endpoint_url="http://127.0.0.1:9", region="eu-west-1", max_attempts=3, backoff=0.001
+    )
     with Stubber(target.client) as stubber:
         yield target, stubber
         stubber.assert_no_pending_responses()
 
 
 def expected_call(records):
-    return {"StreamName": "pinterest-geo", "Records": [
-        {"Data": json.dumps(r).encode(), "PartitionKey": str(r["ind"])} for r in records]}
+    return {
+        "StreamName": "pinterest-geo",
+        "Records": [{"Data": json.dumps(r).encode(), "PartitionKey": str(r["ind"])} for r in records],
+    }
 
 
 def test_partial_failure_resends_only_the_failed_record(kinesis):
     target, stubber = kinesis
-    stubber.add_response("put_records", {"FailedRecordCount": 1, "Records": [
-        {"SequenceNumber": "1", "ShardId": "shardId-0"},
-        {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"},
-        {"SequenceNumber": "2", "ShardId": "shardId-0"}]}, expected_call(RECORDS))
-    stubber.add_response("put_records", {"Records": [
-        {"SequenceNumber": "3", "ShardId": "shardId-0"}]}, expected_call(RECORDS[1:2]))
+    stubber.add_response(
+        "put_records",
+        {
+            "FailedRecordCount": 1,
+            "Records": [
+                {"SequenceNumber": "1", "ShardId": "shardId-0"},
+                {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"},
+                {"SequenceNumber": "2", "ShardId": "shardId-0"},
+            ],
+        },
+        expected_call(RECORDS),
+    )
+    stubber.add_response(
+        "put_records",
+        {"Records": [{"SequenceNumber": "3", "ShardId": "shardId-0"}]},
+        expected_call(RECORDS[1:2]),
+    )
     target.deliver("geo", RECORDS)
-    assert (target.stats.acknowledged, target.stats.failed, target.stats.resent, target.stats.requests) == (3, 0, 1, 2)
+    assert (target.stats.acknowledged, target.stats.failed, target.stats.resent, target.stats.requests) == (
+        3,
+        0,
+        1,
+        2,
+    )
 
 
 def test_throttling_is_retried_then_given_up(kinesis):
     target, stubber = kinesis
     for _ in range(3):
-        stubber.add_client_error("put_records", "ProvisionedThroughputExceededException", http_status_code=400,
-                                 expected_params=expected_call(RECORDS))
+        stubber.add_client_error(
+            "put_records",
+            "ProvisionedThroughputExceededException",
+            http_status_code=400,
+            expected_params=expected_call(RECORDS),
+        )
     with pytest.raises(GaveUp, match="gave up after 3 attempts"):
         target.deliver("geo", RECORDS)
     assert (target.stats.acknowledged, target.stats.failed, target.stats.requests) == (0, 3, 3)
@@ -121,8 +157,12 @@ def test_throttling_is_retried_then_given_up(kinesis):
 
 def test_missing_stream_is_rejected_at_once(kinesis):
     target, stubber = kinesis
-    stubber.add_client_error("put_records", "ResourceNotFoundException", http_status_code=400,
-                             expected_params=expected_call(RECORDS))
+    stubber.add_client_error(
+        "put_records",
+        "ResourceNotFoundException",
+        http_status_code=400,
+        expected_params=expected_call(RECORDS),
+    )
     with pytest.raises(Rejected, match="ResourceNotFoundException"):
         target.deliver("geo", RECORDS)
     assert (target.stats.failed, target.stats.requests) == (3, 1)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from delta_tables import delta_rows
 from pipeline.sink import sink_files
@@ -17,11 +18,30 @@ FAST_START = {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
 
 
 def batch_command(raw, lake, log_dir) -> subprocess.Popen:
-    env = {**os.environ, "PINTEREST_SPARK_MASTER": "local[2]", "PYSPARK_PYTHON": sys.executable,
-           "PINTEREST_DRIVER_MEMORY": "1g", "PINTEREST_LOG_DIR": str(log_dir), **FAST_START}
+    env = {
+        **os.environ,
+        "PINTEREST_SPARK_MASTER": "local[2]",
+        "PYSPARK_PYTHON": sys.executable,
+        "PINTEREST_DRIVER_MEMORY": "1g",
+        "PINTEREST_LOG_DIR": str(log_dir),
+        **FAST_START,
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "pinterest_pipeline.cli", "batch", "--raw-root", str(raw), "--lake", str(lake)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pinterest_pipeline.cli",
+            "batch",
+            "--raw-root",
+            str(raw),
+            "--lake",
+            str(lake),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_runs_started_two_seconds_apart_leave_every_record_in_bronze_once(spark, tmp_path):
@@ -33,7 +53,7 @@ def test_two_runs_started_two_seconds_apart_leave_every_record_in_bronze_once(sp
     time.sleep(2)
     second = batch_command(raw, lake, tmp_path / "logs")
     second_out, second_err = second.communicate(timeout=600)
-    first_out, first_err = first.communicate(timeout=600)
+    _first_out, first_err = first.communicate(timeout=600)
 
     assert first.returncode == 0, first_err
     assert first_err == ""  # the JVM's warnings and Spark's log went to the log file
@@ -61,7 +81,7 @@ def test_a_run_that_fails_in_spark_prints_one_line_naming_the_log_that_holds_the
     (lake / "bronze").mkdir(parents=True)
     (lake / "bronze" / "geo").write_text("a file where the table's folder should be")
     run = batch_command(raw, lake, logs)
-    out, err = run.communicate(timeout=600)
+    _out, err = run.communicate(timeout=600)
     assert run.returncode == 1, err
     lines = err.splitlines()
     assert len(lines) == 1, err
@@ -70,5 +90,5 @@ def test_a_run_that_fails_in_spark_prints_one_line_naming_the_log_that_holds_the
     assert "(cause: ParentNotDirectoryException: Parent path is not a directory: " in lines[0]
     log = lines[0].rsplit("(Spark's log: ", 1)[1].rstrip(")")
     assert os.path.dirname(log) == str(logs) and os.path.basename(log).startswith("pinterest-batch-")
-    text = open(log, encoding="utf-8").read()
+    text = Path(log).read_text(encoding="utf-8")
     assert "\tat org.apache.spark" in text  # the JVM's stack trace is in the file, not on the terminal

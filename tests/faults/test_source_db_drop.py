@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 
+import gateway_fixtures as fx
 import pymysql
 import pytest
 from pinterest_emulator import db
@@ -16,8 +17,6 @@ from pinterest_emulator.sampling import uniform_indexes
 from pinterest_emulator.seed import seed_database
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
-
-import gateway_fixtures as fx
 
 pytestmark = pytest.mark.mysql
 ENTITIES = ("pin", "geo", "user")
@@ -38,7 +37,9 @@ def expected_records(url: str, indexes: list[int]) -> dict[str, list[dict]]:
     with engine.connect() as conn:
         for entity in ENTITIES:
             tbl = db.table(entity)
-            rows = {r[db.KEY_COLUMNS[entity]]: serialise(dict(r)) for r in conn.execute(select(tbl)).mappings()}
+            rows = {
+                r[db.KEY_COLUMNS[entity]]: serialise(dict(r)) for r in conn.execute(select(tbl)).mappings()
+            }
             out[entity] = [rows[i] for i in indexes]
     engine.dispose()
     return out
@@ -56,8 +57,12 @@ class Killer:
         parsed = make_url(url)
         self.database = parsed.database
         # the same server, no database selected: the killer is not one of its own victims
-        self.admin = {"host": parsed.host, "port": parsed.port or 3306, "user": parsed.username,
-                      "password": parsed.password or ""}
+        self.admin = {
+            "host": parsed.host,
+            "port": parsed.port or 3306,
+            "user": parsed.username,
+            "password": parsed.password or "",
+        }
         self.at = at  # the reads (1-based) before which to kill; None: before every read
         self.reads = 0
         self.killed: list[int] = []
@@ -73,8 +78,10 @@ class Killer:
             admin = pymysql.connect(connect_timeout=3, **self.admin)
             try:
                 with admin.cursor() as cur:
-                    cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
-                                (self.database,))
+                    cur.execute(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
+                        (self.database,),
+                    )
                     victims = [row[0] for row in cur.fetchall()]
                     for victim in victims:
                         cur.execute("KILL %s", (victim,))
@@ -90,12 +97,24 @@ class Killer:
         event.remove(Engine, "before_cursor_execute", self)
 
 
-def test_connections_killed_mid_run_the_emulator_reconnects_and_posts_every_event_once_in_order(source, tmp_path):
+def test_connections_killed_mid_run_the_emulator_reconnects_and_posts_every_event_once_in_order(
+    source, tmp_path
+):
     # 12 batches of 50 events, three reads each (36 reads): kill before reads 4, 17 and 30.
-    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, flush_size=100_000) as gateway:
-        with Killer(source, at={4, 17, 30}) as killer:
-            report = post_events("kafka-rest", source, gateway=gateway.url, sampling="uniform", seed=SEED,
-                                 count=EVENTS, batch_size=BATCH, progress=False)
+    with (
+        Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, flush_size=100_000) as gateway,
+        Killer(source, at={4, 17, 30}) as killer,
+    ):
+        report = post_events(
+            "kafka-rest",
+            source,
+            gateway=gateway.url,
+            sampling="uniform",
+            seed=SEED,
+            count=EVENTS,
+            batch_size=BATCH,
+            progress=False,
+        )
     assert report.ok, report.error
     assert report.events == EVENTS and report.acknowledged == report.records_sent == 3 * EVENTS
     assert len(killer.killed) >= 3  # each kill found at least the connection about to read
@@ -107,10 +126,25 @@ def test_connections_killed_mid_run_the_emulator_reconnects_and_posts_every_even
 
 
 def test_a_database_that_keeps_dropping_the_connection_ends_the_run_with_one_line(source, tmp_path, capsys):
-    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS) as gateway:
-        with Killer(source) as killer:  # before every read: no attempt can succeed
-            code = main(["post", "--target", "kafka-rest", "--db-url", source, "--gateway", gateway.url,
-                         "--sampling", "uniform", "--count", "10"])
+    with (
+        Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS) as gateway,
+        Killer(source) as killer,  # before every read: no attempt can succeed
+    ):
+        code = main(
+            [
+                "post",
+                "--target",
+                "kafka-rest",
+                "--db-url",
+                source,
+                "--gateway",
+                gateway.url,
+                "--sampling",
+                "uniform",
+                "--count",
+                "10",
+            ]
+        )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert err[-1].startswith("post: error: source database unreachable (") and "5 attempts" in err[-1]

@@ -35,7 +35,9 @@ def poison(phase: int) -> dict[str, list[str]]:
     """Records each entity's cleaning rejects, distinct per phase (a replayed batch would show as a repeat)."""
     return {
         "pin": [f"{{not json {phase}", f'{{"index": "seven-{phase}", "title": "x"}}'],
-        "geo": [f'{{"ind": {900 + phase}, "timestamp": "yesterday", "latitude": 1, "longitude": 2, "country": "X"}}'],
+        "geo": [
+            f'{{"ind": {900 + phase}, "timestamp": "yesterday", "latitude": 1, "longitude": 2, "country": "X"}}'
+        ],
         "user": [f"[{phase}, 2]"],
     }
 
@@ -47,14 +49,33 @@ def send_poison(client, prefix: str, phase: int) -> int:
 
 
 def stream_command(lake, endpoint: str, prefix: str) -> subprocess.Popen:
-    env = {**os.environ, "PINTEREST_SPARK_MASTER": "local[2]", "PYSPARK_PYTHON": sys.executable,
-           "PINTEREST_DRIVER_MEMORY": "1g",
-           # short-lived JVMs start faster with the client compiler only (tiered compilation pays off later)
-           "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
+    env = {
+        **os.environ,
+        "PINTEREST_SPARK_MASTER": "local[2]",
+        "PYSPARK_PYTHON": sys.executable,
+        "PINTEREST_DRIVER_MEMORY": "1g",
+        # short-lived JVMs start faster with the client compiler only (tiered compilation pays off later)
+        "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "pinterest_pipeline.cli", "stream", "--lake", str(lake), "--kinesis-endpoint", endpoint,
-         "--stream-prefix", prefix, "--available-now"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "pinterest_pipeline.cli",
+            "stream",
+            "--lake",
+            str(lake),
+            "--kinesis-endpoint",
+            endpoint,
+            "--stream-prefix",
+            prefix,
+            "--available-now",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -71,7 +92,9 @@ def kill_when(path, process: subprocess.Popen) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(spark, tmp_path, kinesis_endpoint):
+def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(
+    spark, tmp_path, kinesis_endpoint
+):
     client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
     prefix, lake = f"kill3-{uuid.uuid4().hex[:6]}", tmp_path / "lake"
     create_streams(client, prefix)
@@ -95,7 +118,9 @@ def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(s
             target.deliver(entity, records)
         target.close()
     phases.append(send_poison(client, prefix, 2))
-    kill_when(lake / "_checkpoints" / "stream_pin" / "offsets" / "1", stream_command(lake, kinesis_endpoint, prefix))
+    kill_when(
+        lake / "_checkpoints" / "stream_pin" / "offsets" / "1", stream_command(lake, kinesis_endpoint, prefix)
+    )
 
     # Kill 3, inside pin batch 2, after batch 1 was replayed: its quarantine rows are committed.
     send(client, prefix, list(range(41, 51)) + [10])
@@ -111,10 +136,14 @@ def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(s
         inds = [r["ind"] for r in rows(lake, f"stream/{entity}")]
         assert sorted(inds) == list(range(1, 56)), entity  # every post once
         raw = sorted(r["raw"] for r in rows(lake, f"stream_quarantine/{entity}"))
-        assert raw == sorted(text for phase in phases for text in poison(phase)[entity]), entity  # each reject once
+        assert raw == sorted(text for phase in phases for text in poison(phase)[entity]), (
+            entity
+        )  # each reject once
     pins = spark.createDataFrame(rows(lake, "stream/pin"))
     naive = lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v
     for name, metric in METRICS.items():
         expected = metric(pins, Windows())
-        got = sorted(tuple(naive(r[c]) for c in expected.columns) for r in rows(lake, f"stream/metrics/{name}"))
+        got = sorted(
+            tuple(naive(r[c]) for c in expected.columns) for r in rows(lake, f"stream/metrics/{name}")
+        )
         assert got == sorted(tuple(r) for r in expected.collect()), name

@@ -1,4 +1,5 @@
 """Fixtures for the infra tests: a moto server on a free loopback port, and deployments against it."""
+
 from __future__ import annotations
 
 import socket
@@ -33,8 +34,12 @@ def moto_endpoint():
 def fake_credentials():
     """Dummy credentials so no test can reach a real account's."""
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             mp.setenv(key, value)
         mp.delenv("AWS_PROFILE", raising=False)
         yield

@@ -1,4 +1,5 @@
 """Helpers shared by the moto-server tests: running the CLI and taking an inventory of the account."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,15 +23,29 @@ def client(endpoint: str, service: str):
     return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
 
 
-def run_cli(endpoint: str, tmp: Path, command: str, name: str, components: str = MOTO_COMPONENTS,
-            **settings) -> tuple[int, str, str]:
+def run_cli(
+    endpoint: str, tmp: Path, command: str, name: str, components: str = MOTO_COMPONENTS, **settings
+) -> tuple[int, str, str]:
     """Run provision.py's main with a settings file; returns (status, stdout, stderr)."""
     config = tmp / f"{name}.json"
     config.write_text(json.dumps({"bootstrap_servers": BOOTSTRAP, "poll_interval_s": 0, **settings}))
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([command, "--name", name, "--endpoint-url", endpoint, "--components", components,
-                       "--config", str(config), "--outputs", str(tmp / f"{name}-outputs.json")])
+        status = main(
+            [
+                command,
+                "--name",
+                name,
+                "--endpoint-url",
+                endpoint,
+                "--components",
+                components,
+                "--config",
+                str(config),
+                "--outputs",
+                str(tmp / f"{name}-outputs.json"),
+            ]
+        )
     return status, out.getvalue(), err.getvalue()
 
 
@@ -49,13 +64,19 @@ def inventory(endpoint: str) -> dict[str, set[str]]:
     """Every resource of the kinds provision.py manages, by kind."""
     ec2 = client(endpoint, "ec2")
     apigw = client(endpoint, "apigateway")
-    instances = {i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
-                 if i["State"]["Name"] != "terminated"}
+    instances = {
+        i["InstanceId"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    }
     return {
         "buckets": {b["Name"] for b in client(endpoint, "s3").list_buckets()["Buckets"]},
         "roles": {r["RoleName"] for r in client(endpoint, "iam").list_roles()["Roles"]},
-        "profiles": {p["InstanceProfileName"] for p in client(endpoint, "iam").list_instance_profiles()
-                     ["InstanceProfiles"]},
+        "profiles": {
+            p["InstanceProfileName"]
+            for p in client(endpoint, "iam").list_instance_profiles()["InstanceProfiles"]
+        },
         "streams": _stream_names(client(endpoint, "kinesis")),
         "security_groups": {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]},
         "instances": instances,

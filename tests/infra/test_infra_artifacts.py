@@ -1,4 +1,5 @@
 """The sink connector settings, the REST proxy user data and the API Gateway routes and templates."""
+
 from __future__ import annotations
 
 import re
@@ -72,7 +73,7 @@ def test_mapping_templates_name_the_stream_from_the_path(route):
     if route.action == "ListStreams":
         assert template.strip() == "{}"
     else:
-        assert "\"StreamName\": \"$input.params('stream-name')\"" in template
+        assert '"StreamName": "$input.params(\'stream-name\')"' in template
 
 
 def test_record_templates_encode_the_data_and_keep_the_partition_key():
@@ -91,15 +92,19 @@ def test_local_gateway_mirrors_the_sink_defaults():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(["--raw-root", "unused"])
-    assert (args.flush_size, args.rotate_interval_ms) == (connector.SINK_FLUSH_SIZE,
-                                                           connector.SINK_ROTATE_INTERVAL_MS)
+    assert (args.flush_size, args.rotate_interval_ms) == (
+        connector.SINK_FLUSH_SIZE,
+        connector.SINK_ROTATE_INTERVAL_MS,
+    )
 
 
 def test_waiting_gives_up_with_a_clear_error():
     from infra.errors import InfraError
 
-    ctx = Context(Deployment(name="demo", poll_interval_s=0, wait_timeout_s=0),
-                  client_factory=lambda s: pytest.fail(f"no AWS call ({s})"))
+    ctx = Context(
+        Deployment(name="demo", poll_interval_s=0, wait_timeout_s=0),
+        client_factory=lambda s: pytest.fail(f"no AWS call ({s})"),
+    )
     probes = []
     with pytest.raises(InfraError, match="timed out waiting for the cluster"):
         ctx.wait_until("the cluster", lambda: probes.append(1) and False)

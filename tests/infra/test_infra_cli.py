@@ -1,4 +1,5 @@
 """Bad arguments and settings: one `error:` line, a non-zero exit, and no AWS call at all."""
+
 from __future__ import annotations
 
 import json
@@ -17,27 +18,36 @@ def _no_aws(service):
     raise AssertionError(f"no AWS call may happen on bad input ({service})")
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["plan", "--name", "Bad_Name"], "invalid --name"),
-    (["plan"], "deployment name is required"),
-    (["apply", "--name", "demo", "--components", "s3,ftp"], "unknown components ftp"),
-    (["apply", "--name", "demo", "--region", "moon-1"], "invalid region"),
-    (["apply", "--name", "demo", "--components", "mwaa"], "mwaa needs mwaa_subnet_ids"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["plan", "--name", "Bad_Name"], "invalid --name"),
+        (["plan"], "deployment name is required"),
+        (["apply", "--name", "demo", "--components", "s3,ftp"], "unknown components ftp"),
+        (["apply", "--name", "demo", "--region", "moon-1"], "invalid region"),
+        (["apply", "--name", "demo", "--components", "mwaa"], "mwaa needs mwaa_subnet_ids"),
+    ],
+)
 def test_bad_arguments(argv, message, capsys):
     assert main(argv, client_factory=_no_aws) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
 
 
-@pytest.mark.parametrize("settings,message", [
-    ({"colour": "red"}, "unknown settings: colour"),
-    ({"kinesis_shards": "two"}, "kinesis_shards must be of type int"),
-    ({"kinesis_shards": 0}, "kinesis_shards must be at least 1"),
-    ({"connector_mcu_count": 3}, "connector_mcu_count must be 1, 2, 4 or 8"),
-    ({"connector_plugin_zip": "/nonexistent/plugin.zip"}, "is not a file"),
-    ({"subnet_ids": "subnet-a,subnet-b", "poll_interval_s": True}, "poll_interval_s must be of type float"),
-])
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"colour": "red"}, "unknown settings: colour"),
+        ({"kinesis_shards": "two"}, "kinesis_shards must be of type int"),
+        ({"kinesis_shards": 0}, "kinesis_shards must be at least 1"),
+        ({"connector_mcu_count": 3}, "connector_mcu_count must be 1, 2, 4 or 8"),
+        ({"connector_plugin_zip": "/nonexistent/plugin.zip"}, "is not a file"),
+        (
+            {"subnet_ids": "subnet-a,subnet-b", "poll_interval_s": True},
+            "poll_interval_s must be of type float",
+        ),
+    ],
+)
 def test_bad_settings_file(tmp_path, settings, message, capsys):
     config = tmp_path / "deploy.json"
     config.write_text(json.dumps(settings))
@@ -58,18 +68,30 @@ def test_toml_settings_and_flags_override(tmp_path):
     from infra.provision import parse_args, settings_from
 
     config = tmp_path / "deploy.toml"
-    config.write_text('name = "fromfile"\nregion = "eu-west-1"\nsubnet_ids = ["subnet-a", "subnet-b"]\n'
-                      'poll_interval_s = 5\n')
+    config.write_text(
+        'name = "fromfile"\nregion = "eu-west-1"\nsubnet_ids = ["subnet-a", "subnet-b"]\n'
+        "poll_interval_s = 5\n"
+    )
     d = make_deployment(settings_from(parse_args(["plan", "--config", str(config), "--name", "fromflag"])))
-    assert (d.name, d.region, d.subnet_ids, d.poll_interval_s) == ("fromflag", "eu-west-1",
-                                                                   ("subnet-a", "subnet-b"), 5.0)
+    assert (d.name, d.region, d.subnet_ids, d.poll_interval_s) == (
+        "fromflag",
+        "eu-west-1",
+        ("subnet-a", "subnet-b"),
+        5.0,
+    )
     assert "mwaa" not in d.components  # opt-in
 
 
 def test_runs_as_a_script_from_any_directory(tmp_path):
     # The documented entry point: `python infra/provision.py ...`, no installation of infra/ needed.
-    proc = subprocess.run([sys.executable, str(REPO / "infra" / "provision.py"), "plan", "--name", "NO"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "infra" / "provision.py"), "plan", "--name", "NO"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: invalid --name")
 
@@ -91,11 +113,17 @@ def test_an_aws_error_is_one_line_even_when_the_server_answers_html(tmp_path, ca
 
     # A server that is not AWS (a proxy, an emulator) may answer with a whole HTML page.
     stub = Stubber(boto3.client("kinesis", region_name="us-east-1"))
-    stub.add_client_error("describe_stream_summary", "500", "<!doctype html>\n<html>\n<h1>Internal Server Error</h1>\n",
-                          http_status_code=500)
+    stub.add_client_error(
+        "describe_stream_summary",
+        "500",
+        "<!doctype html>\n<html>\n<h1>Internal Server Error</h1>\n",
+        http_status_code=500,
+    )
     with stub:
-        status = main(["plan", "--name", "htmlerr", "--components", "kinesis", "--outputs",
-                       str(tmp_path / "o.json")], client_factory={"kinesis": stub.client}.get)
+        status = main(
+            ["plan", "--name", "htmlerr", "--components", "kinesis", "--outputs", str(tmp_path / "o.json")],
+            client_factory={"kinesis": stub.client}.get,
+        )
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1
     assert err.startswith("error: AWS DescribeStreamSummary: 500: <!doctype html> <html> <h1>Internal")

@@ -1,4 +1,5 @@
 """plan, apply, re-apply and destroy against moto's server: idempotent, and destroy touches only ours."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def test_plan_apply_reapply_destroy(moto_endpoint, tmp_path):
     assert added["roles"] == {"life-rest-proxy", "life-msk-connect", "life-apigw-kinesis"}
     assert added["profiles"] == {"life-rest-proxy"}
     assert added["streams"] == {"life-pin", "life-geo", "life-user"}
-    assert all(len(added[k]) == 1 for k in ("security_groups", "instances", "rest_apis", "api_keys",
-                                            "usage_plans"))
+    assert all(
+        len(added[k]) == 1 for k in ("security_groups", "instances", "rest_apis", "api_keys", "usage_plans")
+    )
     outputs = json.loads((tmp_path / "life-outputs.json").read_text())
 
     status, out, _ = run_cli(moto_endpoint, tmp_path, "plan", "life")
@@ -61,7 +63,10 @@ def test_destroy_of_one_component_keeps_the_others(moto_endpoint, tmp_path):
     assert status == 0 and "destroy: 3 deleted" in out
     after = inventory(moto_endpoint)
     assert {k: applied[k] - after[k] for k in applied if applied[k] != after[k]}.keys() == {
-        "rest_apis", "api_keys", "usage_plans"}
+        "rest_apis",
+        "api_keys",
+        "usage_plans",
+    }
     outputs = json.loads((tmp_path / "part-outputs.json").read_text())
     assert "invoke_url" not in outputs and outputs["bucket"] == f"part-{ACCOUNT}-raw"
     assert run_cli(moto_endpoint, tmp_path, "destroy", "part")[0] == 0
@@ -77,8 +82,10 @@ def test_name_taken_by_a_resource_that_is_not_ours(moto_endpoint, tmp_path):
 
     status, out, err = run_cli(moto_endpoint, tmp_path, "apply", "taken")
     assert status == 1
-    assert err.strip() == (f"error: s3 bucket taken-{ACCOUNT}-raw exists but is not tagged "
-                           "deployment=taken; refusing to adopt it")
+    assert err.strip() == (
+        f"error: s3 bucket taken-{ACCOUNT}-raw exists but is not tagged "
+        "deployment=taken; refusing to adopt it"
+    )
     assert inventory(moto_endpoint) == before  # refused before creating anything
 
     status, out, _ = run_cli(moto_endpoint, tmp_path, "destroy", "taken")
@@ -106,8 +113,12 @@ def test_rebuilt_host_is_repointed_by_the_api(moto_endpoint, tmp_path, capsys):
     assert second["rest_api_id"] == first["rest_api_id"]  # the API (and its invoke URL) stays
 
     api = client(moto_endpoint, "apigateway")
-    proxy = next(r for r in api.get_resources(restApiId=second["rest_api_id"])["items"] if r["path"] == "/{proxy+}")
-    integration = api.get_integration(restApiId=second["rest_api_id"], resourceId=proxy["id"], httpMethod="ANY")
+    proxy = next(
+        r for r in api.get_resources(restApiId=second["rest_api_id"])["items"] if r["path"] == "/{proxy+}"
+    )
+    integration = api.get_integration(
+        restApiId=second["rest_api_id"], resourceId=proxy["id"], httpMethod="ANY"
+    )
     assert integration["uri"] == second["rest_proxy_url"] + "/{proxy}"
     assert len(api.get_deployments(restApiId=second["rest_api_id"])["items"]) == 2  # redeployed once
     assert run_cli(moto_endpoint, tmp_path, "destroy", "moved")[0] == 0
@@ -126,16 +137,30 @@ def test_an_api_that_fails_halfway_is_not_left_behind(moto_endpoint, tmp_path):
     def refuse_proxy(params, **_):
         # Fail the last step of the build (the {proxy+} integration), as a throttled or rejected call would.
         if params.get("type") == "HTTP_PROXY":
-            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}},
-                              "PutIntegration")
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "PutIntegration"
+            )
 
     api.meta.events.register("provide-client-params.apigateway.PutIntegration", refuse_proxy)
     clients = {"apigateway": api}
     config = tmp_path / "halfway.json"
     config.write_text(json.dumps({"bootstrap_servers": "b-1:9098", "poll_interval_s": 0}))
-    status = main(["apply", "--name", "halfway", "--endpoint-url", moto_endpoint, "--components", "apigateway",
-                   "--config", str(config), "--outputs", str(tmp_path / "halfway-outputs.json")],
-                  client_factory=lambda s: clients.get(s) or client(moto_endpoint, s))
+    status = main(
+        [
+            "apply",
+            "--name",
+            "halfway",
+            "--endpoint-url",
+            moto_endpoint,
+            "--components",
+            "apigateway",
+            "--config",
+            str(config),
+            "--outputs",
+            str(tmp_path / "halfway-outputs.json"),
+        ],
+        client_factory=lambda s: clients.get(s) or client(moto_endpoint, s),
+    )
     assert status == 1
     assert inventory(moto_endpoint)["rest_apis"] == before["rest_apis"]  # the half-built API was deleted
     assert run_cli(moto_endpoint, tmp_path, "apply", "halfway")[0] == 0  # and a later apply builds it whole

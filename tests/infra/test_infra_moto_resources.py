@@ -1,4 +1,5 @@
 """What apply leaves in moto's server: every resource configured and tagged as the issue asks."""
+
 from __future__ import annotations
 
 import base64
@@ -29,8 +30,12 @@ def applied(moto_endpoint, tmp_path_factory):
 def test_bucket_is_private_encrypted_and_tagged(moto_endpoint, applied):
     s3 = client(moto_endpoint, "s3")
     block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
-    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                     "RestrictPublicBuckets": True}
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert TAG in s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]
@@ -39,14 +44,20 @@ def test_bucket_is_private_encrypted_and_tagged(moto_endpoint, applied):
 def test_roles_carry_the_generated_least_privilege_policies(moto_endpoint, applied):
     iam = client(moto_endpoint, "iam")
     ctx = Context(Deployment(name=NAME), client_factory=lambda s: client(moto_endpoint, s))
-    for purpose, service in (("rest-proxy", "ec2"), ("msk-connect", "kafkaconnect"),
-                             ("apigw-kinesis", "apigateway")):
+    for purpose, service in (
+        ("rest-proxy", "ec2"),
+        ("msk-connect", "kafkaconnect"),
+        ("apigw-kinesis", "apigateway"),
+    ):
         role = iam.get_role(RoleName=f"{NAME}-{purpose}")["Role"]
         assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-            "Service": [f"{service}.amazonaws.com"]}
+            "Service": [f"{service}.amazonaws.com"]
+        }
         assert TAG in iam.list_role_tags(RoleName=f"{NAME}-{purpose}")["Tags"]
         assert iam.list_attached_role_policies(RoleName=f"{NAME}-{purpose}")["AttachedPolicies"] == []
-        document = iam.get_role_policy(RoleName=f"{NAME}-{purpose}", PolicyName="least-privilege")["PolicyDocument"]
+        document = iam.get_role_policy(RoleName=f"{NAME}-{purpose}", PolicyName="least-privilege")[
+            "PolicyDocument"
+        ]
         assert document == policies.ROLES[purpose][1](ctx)
     profile = iam.get_instance_profile(InstanceProfileName=f"{NAME}-rest-proxy")["InstanceProfile"]
     assert [r["RoleName"] for r in profile["Roles"]] == [f"{NAME}-rest-proxy"]
@@ -65,7 +76,8 @@ def test_streams(moto_endpoint, applied):
 def test_security_group_rules(moto_endpoint, applied):
     ec2 = client(moto_endpoint, "ec2")
     (group,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{NAME}-sg"]}])[
-        "SecurityGroups"]
+        "SecurityGroups"
+    ]
     rules = {(p["FromPort"], p["ToPort"]): p for p in group["IpPermissions"]}
     assert set(rules) == {(9098, 9098), (8082, 8082), (22, 22)}
     assert [g["GroupId"] for g in rules[(9098, 9098)]["UserIdGroupPairs"]] == [group["GroupId"]]
@@ -76,14 +88,17 @@ def test_security_group_rules(moto_endpoint, applied):
 def test_rest_proxy_host(moto_endpoint, applied):
     ec2 = client(moto_endpoint, "ec2")
     (reservation,) = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{NAME}-rest-proxy"]}])[
-        "Reservations"]
+        "Reservations"
+    ]
     (inst,) = reservation["Instances"]
     assert inst["InstanceType"] == "t3.micro" and TAG in inst["Tags"]
     assert inst["IamInstanceProfile"]["Arn"].endswith(f"instance-profile/{NAME}-rest-proxy")
     assert inst["MetadataOptions"]["HttpTokens"] == "required"
     user_data = ec2.describe_instance_attribute(InstanceId=inst["InstanceId"], Attribute="userData")
     script = base64.b64decode(user_data["UserData"]["Value"]).decode()
-    assert f'BOOTSTRAP="{BOOTSTRAP}"' in script and f"for topic in {NAME}.pin {NAME}.geo {NAME}.user" in script
+    assert (
+        f'BOOTSTRAP="{BOOTSTRAP}"' in script and f"for topic in {NAME}.pin {NAME}.geo {NAME}.user" in script
+    )
     assert applied["outputs"]["rest_proxy_url"] == f"http://{inst['PublicDnsName']}:8082"
 
 
@@ -91,8 +106,14 @@ def test_api_routes_and_integrations(moto_endpoint, applied):
     api = client(moto_endpoint, "apigateway")
     api_id = applied["outputs"]["rest_api_id"]
     resources = {r["path"]: r for r in api.get_resources(restApiId=api_id, embed=["methods"])["items"]}
-    assert set(resources) == {"/", "/streams", "/streams/{stream-name}", "/streams/{stream-name}/record",
-                              "/streams/{stream-name}/records", "/{proxy+}"}
+    assert set(resources) == {
+        "/",
+        "/streams",
+        "/streams/{stream-name}",
+        "/streams/{stream-name}/record",
+        "/streams/{stream-name}/records",
+        "/{proxy+}",
+    }
     role_arn = f"arn:aws:iam::123456789012:role/{NAME}-apigw-kinesis"
     for route in apigateway.KINESIS_ROUTES:
         rid = resources[route.path]["id"]
@@ -104,10 +125,14 @@ def test_api_routes_and_integrations(moto_endpoint, applied):
         assert integration["credentials"] == role_arn
         assert integration["requestTemplates"] == {"application/json": route.mapping_template()}
         assert integration["requestParameters"] == {
-            "integration.request.header.Content-Type": "'application/x-amz-json-1.1'"}
+            "integration.request.header.Content-Type": "'application/x-amz-json-1.1'"
+        }
         responses = integration["integrationResponses"]
         assert set(responses) == {"200", "400", "500"} and "selectionPattern" not in responses["200"]
-        assert (responses["400"]["selectionPattern"], responses["500"]["selectionPattern"]) == ("4\\d{2}", "5\\d{2}")
+        assert (responses["400"]["selectionPattern"], responses["500"]["selectionPattern"]) == (
+            "4\\d{2}",
+            "5\\d{2}",
+        )
     proxy = api.get_method(restApiId=api_id, resourceId=resources["/{proxy+}"]["id"], httpMethod="ANY")
     assert proxy["apiKeyRequired"] is True
     assert proxy["methodIntegration"]["type"] == "HTTP_PROXY"
@@ -131,7 +156,9 @@ def test_api_key_and_usage_plan(moto_endpoint, applied):
 
 def test_outputs_file(applied):
     outputs = applied["outputs"]
-    assert outputs["invoke_url"] == f"https://{outputs['rest_api_id']}.execute-api.us-east-1.amazonaws.com/prod"
+    assert (
+        outputs["invoke_url"] == f"https://{outputs['rest_api_id']}.execute-api.us-east-1.amazonaws.com/prod"
+    )
     assert outputs["bucket"] == BUCKET and outputs["topic_prefix"] == NAME
     assert outputs["streams"] == {"pin": f"{NAME}-pin", "geo": f"{NAME}-geo", "user": f"{NAME}-user"}
     assert outputs["topics"] == {"pin": f"{NAME}.pin", "geo": f"{NAME}.geo", "user": f"{NAME}.user"}

@@ -1,5 +1,6 @@
 """The API Gateway mapping templates, rendered with a Velocity engine (airspeed) and an emulation of API
 Gateway's $input and $util, produce requests that the real Kinesis API model accepts."""
+
 from __future__ import annotations
 
 import base64
@@ -52,7 +53,9 @@ class Util:
 def render(action, body=None, stream="demo-pin"):
     """The Kinesis request a route's template makes of a request body, checked against the API model."""
     template = airspeed.Template(ROUTES[action].mapping_template())
-    request = json.loads(template.merge({"input": Input(body or {}, {"stream-name": stream}), "util": Util()}))
+    request = json.loads(
+        template.merge({"input": Input(body or {}, {"stream-name": stream}), "util": Util()})
+    )
     for record in [request] if "Data" in request else request.get("Records", []):
         record["Data"] = base64.b64decode(record["Data"], validate=True)  # a blob in the model
     report = ParamValidator().validate(request, KINESIS.operation_model(action).input_shape)
@@ -83,9 +86,11 @@ def test_put_record_carries_the_json_data():
 
 def test_put_records_keeps_every_record_in_order():
     posts = [{"ind": i, "country": f"Country {i}", "timestamp": "2020-01-01 00:00:00"} for i in range(5)]
-    request = render("PutRecords", {"StreamName": "demo-geo",
-                                    "Records": [{"Data": p, "PartitionKey": str(p["ind"])} for p in posts]},
-                     stream="demo-geo")
+    request = render(
+        "PutRecords",
+        {"StreamName": "demo-geo", "Records": [{"Data": p, "PartitionKey": str(p["ind"])} for p in posts]},
+        stream="demo-geo",
+    )
     assert request["StreamName"] == "demo-geo"
     assert [json.loads(r["Data"]) for r in request["Records"]] == posts
     assert [r["PartitionKey"] for r in request["Records"]] == ["0", "1", "2", "3", "4"]

@@ -11,9 +11,9 @@ import pytest
 from delta_tables import delta_rows, delta_versions
 
 from pinterest_pipeline.cli import main
+from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
-from pinterest_pipeline.errors import ConfigError
 
 from .sink import sink_file
 
@@ -21,9 +21,20 @@ ENTITIES = ("pin", "geo", "user")
 
 
 def pin(i, category="art", followers="1k", poster="p"):
-    return {"index": i, "unique_id": f"u{i}", "title": f"title {i}", "description": "d", "poster_name": poster,
-            "follower_count": followers, "tag_list": "a,b", "is_image_or_video": "image", "image_src": "s",
-            "downloaded": 1, "save_location": f"Local save in /data/{category}", "category": category}
+    return {
+        "index": i,
+        "unique_id": f"u{i}",
+        "title": f"title {i}",
+        "description": "d",
+        "poster_name": poster,
+        "follower_count": followers,
+        "tag_list": "a,b",
+        "is_image_or_video": "image",
+        "image_src": "s",
+        "downloaded": 1,
+        "save_location": f"Local save in /data/{category}",
+        "category": category,
+    }
 
 
 def geo(i, timestamp="2019-03-01 10:00:00", country="Albania"):
@@ -35,17 +46,38 @@ def user(i, age=20, first="Ann", joined="2016-05-05 08:00:00"):
 
 
 def first_landing(raw: Path) -> None:
-    sink_file(raw, "pinterest.pin", 0, 0, [pin(1), pin(2, "diy", "26k"), pin(1), "{not json", pin(5, followers="lots")])
-    sink_file(raw, "pinterest.geo", 0, 0, [geo(1), geo(2, "2020-01-02T03:04:05"), geo(1), geo(5, "yesterday")])
+    sink_file(
+        raw,
+        "pinterest.pin",
+        0,
+        0,
+        [pin(1), pin(2, "diy", "26k"), pin(1), "{not json", pin(5, followers="lots")],
+    )
+    sink_file(
+        raw, "pinterest.geo", 0, 0, [geo(1), geo(2, "2020-01-02T03:04:05"), geo(1), geo(5, "yesterday")]
+    )
     # The last line of a file need not end with a newline.
-    sink_file(raw, "pinterest.user", 0, 0, [user(1), user(2, 41), user(1), user(5, age="old")], newline_at_end=False)
+    sink_file(
+        raw, "pinterest.user", 0, 0, [user(1), user(2, 41), user(1), user(5, age="old")], newline_at_end=False
+    )
 
 
 def second_landing(raw: Path) -> None:
-    sink_file(raw, "pinterest.pin", 0, 5, [pin(3, "travel", "6M", " Bored Panda "), pin(2, "diy", "26k"),
-                                           {"ind": 9, "title": "wrong shape"}])
+    sink_file(
+        raw,
+        "pinterest.pin",
+        0,
+        5,
+        [pin(3, "travel", "6M", " Bored Panda "), pin(2, "diy", "26k"), {"ind": 9, "title": "wrong shape"}],
+    )
     sink_file(raw, "pinterest.pin", 1, 0, [pin(4, "travel", "User Info Error", "User Info Error")])
-    sink_file(raw, "pinterest.geo", 0, 4, [geo(3, country="Chad"), geo(4, country="Chad"), geo(2, "2020-01-02T03:04:05")])
+    sink_file(
+        raw,
+        "pinterest.geo",
+        0,
+        4,
+        [geo(3, country="Chad"), geo(4, country="Chad"), geo(2, "2020-01-02T03:04:05")],
+    )
     sink_file(raw, "pinterest.user", 0, 4, [user(3, 55), user(4, 30), user(2, 41)])
 
 
@@ -59,7 +91,9 @@ def table(lake: Path, name: str) -> list[dict]:
 
 
 def derived_tables(lake: Path) -> dict[str, list[dict]]:
-    names = [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [f"gold/{n}" for n in INSIGHTS]
+    names = [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [
+        f"gold/{n}" for n in INSIGHTS
+    ]
     return {name: table(lake, name) for name in names}
 
 
@@ -80,22 +114,49 @@ def incremental(spark, tmp_path_factory):
     second = run_batch(spark, config)
     before_third = versions(lake)
     third = run_batch(spark, config)
-    return {"lake": lake, "first": first, "second": second, "third": third, "after_first": after_first,
-            "versions_before_third": before_third}
+    return {
+        "lake": lake,
+        "first": first,
+        "second": second,
+        "third": third,
+        "after_first": after_first,
+        "versions_before_third": before_third,
+    }
 
 
 def test_first_run_accounting(incremental):
     counts = incremental["first"].entities
-    assert (counts["pin"].files, counts["pin"].read, counts["pin"].cleaned, counts["pin"].quarantined, counts["pin"].duplicates) == (1, 5, 2, 2, 1)
-    assert (counts["geo"].read, counts["geo"].cleaned, counts["geo"].quarantined, counts["geo"].duplicates) == (4, 2, 1, 1)
-    assert (counts["user"].read, counts["user"].cleaned, counts["user"].quarantined, counts["user"].duplicates) == (4, 2, 1, 1)
+    assert (
+        counts["pin"].files,
+        counts["pin"].read,
+        counts["pin"].cleaned,
+        counts["pin"].quarantined,
+        counts["pin"].duplicates,
+    ) == (1, 5, 2, 2, 1)
+    assert (
+        counts["geo"].read,
+        counts["geo"].cleaned,
+        counts["geo"].quarantined,
+        counts["geo"].duplicates,
+    ) == (4, 2, 1, 1)
+    assert (
+        counts["user"].read,
+        counts["user"].cleaned,
+        counts["user"].quarantined,
+        counts["user"].duplicates,
+    ) == (4, 2, 1, 1)
 
 
 def test_second_run_reads_only_new_files(incremental):
     counts = incremental["second"].entities
     assert (counts["pin"].files, counts["pin"].read) == (2, 4)
     assert (counts["pin"].cleaned, counts["pin"].quarantined, counts["pin"].duplicates) == (2, 1, 1)
-    assert (counts["geo"].files, counts["geo"].read, counts["geo"].cleaned, counts["geo"].duplicates) == (1, 3, 2, 1)
+    assert (counts["geo"].files, counts["geo"].read, counts["geo"].cleaned, counts["geo"].duplicates) == (
+        1,
+        3,
+        2,
+        1,
+    )
     for c in counts.values():
         assert c.read == c.cleaned + c.quarantined + c.duplicates
 
@@ -112,12 +173,18 @@ def test_quarantine_keeps_raw_text_reason_and_source(incremental):
     assert [(r["raw"], r["reason"], r["source"]) for r in rows] == sorted(
         [
             ("{not json", "malformed JSON", "pinterest.pin+0+0000000000.json:4"),
-            (json.dumps(pin(5, followers="lots")), "unparseable follower_count: lots", "pinterest.pin+0+0000000000.json:5"),
+            (
+                json.dumps(pin(5, followers="lots")),
+                "unparseable follower_count: lots",
+                "pinterest.pin+0+0000000000.json:5",
+            ),
             ('{"ind": 9, "title": "wrong shape"}', "missing index", "pinterest.pin+0+0000000005.json:3"),
         ],
         key=lambda r: json.dumps({"raw": r[0], "reason": r[1], "source": r[2]}, sort_keys=True),
     )
-    assert [r["reason"] for r in table(incremental["lake"], "quarantine/user")] == ["age is not an integer: old"]
+    assert [r["reason"] for r in table(incremental["lake"], "quarantine/user")] == [
+        "age is not an integer: old"
+    ]
 
 
 def test_silver_is_clean_and_one_row_per_ind(incremental):
@@ -127,8 +194,19 @@ def test_silver_is_clean_and_one_row_per_ind(incremental):
     assert by_ind[3]["follower_count"] == 6_000_000 and by_ind[3]["poster_name"] == "Bored Panda"
     assert by_ind[4]["follower_count"] is None and by_ind[4]["poster_name"] is None
     assert by_ind[2]["save_location"] == "/data/diy"
-    assert list(pins[0]) == ["ind", "unique_id", "title", "description", "follower_count", "poster_name", "tag_list",
-                             "is_image_or_video", "image_src", "save_location", "category"]
+    assert list(pins[0]) == [
+        "ind",
+        "unique_id",
+        "title",
+        "description",
+        "follower_count",
+        "poster_name",
+        "tag_list",
+        "is_image_or_video",
+        "image_src",
+        "save_location",
+        "category",
+    ]
     geos = {r["ind"]: r for r in table(incremental["lake"], "silver/geo")}
     assert geos[2]["timestamp"].isoformat() == "2020-01-02T03:04:05+00:00"
     assert geos[1]["coordinates"] == [1.5, -2.5]
@@ -153,8 +231,12 @@ def test_incremental_equals_full_recompute(spark, incremental, tmp_path):
 
 
 def test_gold_changed_with_the_second_landing(incremental):
-    assert incremental["after_first"]["gold/most_followed_country"] == [{"country": "Albania", "follower_count": 26000}]
-    assert table(incremental["lake"], "gold/most_followed_country") == [{"country": "Chad", "follower_count": 6_000_000}]
+    assert incremental["after_first"]["gold/most_followed_country"] == [
+        {"country": "Albania", "follower_count": 26000}
+    ]
+    assert table(incremental["lake"], "gold/most_followed_country") == [
+        {"country": "Chad", "follower_count": 6_000_000}
+    ]
 
 
 def test_missing_raw_root_is_one_line_and_non_zero(tmp_path, capsys):
@@ -183,7 +265,12 @@ def test_bad_configuration_stops_before_any_write(tmp_path, capsys, args, messag
 
 
 def test_console_script_rejects_missing_arguments():
-    result = subprocess.run([sys.executable, "-m", "pinterest_pipeline.cli", "batch", "--lake", "x"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pinterest_pipeline.cli", "batch", "--lake", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2
     assert "--raw-root" in result.stderr
 

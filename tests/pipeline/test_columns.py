@@ -17,7 +17,11 @@ from pinterest_pipeline.columns import (
 
 
 def test_every_placeholder_becomes_null(spark):
-    rows = [(p, None) for p in PLACEHOLDERS] + [("A real title", "A real title"), (None, None), ("untitled", "untitled")]
+    rows = [(p, None) for p in PLACEHOLDERS] + [
+        ("A real title", "A real title"),
+        (None, None),
+        ("untitled", "untitled"),
+    ]
     df = spark.createDataFrame(rows, "value string, expected string").withColumn(
         "result", null_if_placeholder(F.col("value"))
     )
@@ -62,8 +66,17 @@ def test_follower_count_formats(spark):
 
 
 def test_follower_count_validity(spark):
-    rows = [("26k", True), ("6M", True), ("437", True), ("User Info Error", True), (None, True), ("", True),
-            ("lots", False), ("12B", False), ("1,000", False)]
+    rows = [
+        ("26k", True),
+        ("6M", True),
+        ("437", True),
+        ("User Info Error", True),
+        (None, True),
+        ("", True),
+        ("lots", False),
+        ("12B", False),
+        ("1,000", False),
+    ]
     df = spark.createDataFrame(rows, "value string, expected boolean").withColumn(
         "result", follower_count_is_valid(F.col("value"))
     )
@@ -72,13 +85,23 @@ def test_follower_count_validity(spark):
 
 @pytest.mark.parametrize("text", ["2020-08-28 03:52:47", "2020-08-28T03:52:47"])
 def test_both_timestamp_formats(spark, text):
-    row = spark.createDataFrame([(text,)], "value string").select(parse_timestamp(F.col("value")).alias("t")).first()
+    row = (
+        spark.createDataFrame([(text,)], "value string")
+        .select(parse_timestamp(F.col("value")).alias("t"))
+        .first()
+    )
     assert row.t.isoformat() == "2020-08-28T03:52:47"
 
 
 def test_timestamp_validity(spark):
-    rows = [("2020-08-28 03:52:47", True), ("2020-08-28T03:52:47", True), (None, True),
-            ("28/08/2020", False), ("yesterday", False), ("2020-13-40 00:00:00", False)]
+    rows = [
+        ("2020-08-28 03:52:47", True),
+        ("2020-08-28T03:52:47", True),
+        (None, True),
+        ("28/08/2020", False),
+        ("yesterday", False),
+        ("2020-13-40 00:00:00", False),
+    ]
     df = spark.createDataFrame(rows, "value string, expected boolean").withColumn(
         "result", timestamp_is_valid(F.col("value"))
     )
@@ -86,8 +109,12 @@ def test_timestamp_validity(spark):
 
 
 def test_save_location_keeps_the_path(spark):
-    rows = [("Local save in /data/art", "/data/art"), ("Local save in /data/mens-fashion", "/data/mens-fashion"),
-            ("/data/travel", "/data/travel"), (None, None)]
+    rows = [
+        ("Local save in /data/art", "/data/art"),
+        ("Local save in /data/mens-fashion", "/data/mens-fashion"),
+        ("/data/travel", "/data/travel"),
+        (None, None),
+    ]
     df = spark.createDataFrame(rows, "value string, expected string").withColumn(
         "result", save_location_path(F.col("value"))
     )

@@ -21,7 +21,8 @@ class StreamingQueryException(Exception):
 def test_the_exception_inside_the_wrapper_and_its_root_cause():
     assert one_line(StreamingQueryException(WRAPPED)) == (
         "DeltaIOException: [DELTA_CANNOT_CREATE_LOG_PATH] Cannot create /l/_delta_log "
-        "(cause: ParentNotDirectoryException: Parent path is not a directory: /l)")
+        "(cause: ParentNotDirectoryException: Parent path is not a directory: /l)"
+    )
 
 
 def test_a_plain_error_keeps_its_type_and_first_line():

@@ -8,7 +8,7 @@ from chispa import assert_df_equality
 from pinterest_pipeline import insights as I
 from pinterest_pipeline.schemas import SILVER_GEO_SCHEMA, SILVER_PIN_SCHEMA, SILVER_USER_SCHEMA
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def ts(year, month=1, day=1):
@@ -20,19 +20,32 @@ def tables(spark):
     # ind, category, poster, followers | country, post year | user_name, age, join year
     posts = [
         (1, "art", "ann", 100, "Albania", 2018, "Ann A", 20, 2015),
-        (2, "art", "ann", 100, "Albania", 2018, "Ann A", 20, 2015),   # ann posts twice
+        (2, "art", "ann", 100, "Albania", 2018, "Ann A", 20, 2015),  # ann posts twice
         (3, "diy", "bob", 5000, "Albania", 2019, "Bob B", 30, 2016),
         (4, "diy", "cat", 5000, "Albania", 2019, "Cat C", 40, 2016),  # tie with bob for Albania's top poster
         (5, "travel", "dan", 7000, "Chad", 2018, "Dan D", 55, 2017),
-        (6, "quotes", "eve", 7000, "Benin", 2023, "Eve E", 24, 2017),  # Benin ties Chad on followers; 2023 out of range
+        (
+            6,
+            "quotes",
+            "eve",
+            7000,
+            "Benin",
+            2023,
+            "Eve E",
+            24,
+            2017,
+        ),  # Benin ties Chad on followers; 2023 out of range
         (7, "quotes", "fay", None, "Benin", 2017, "Fay F", 25, 2014),  # unknown followers; years out of range
-        (8, "art", "gus", 300, "Chad", 2022, "Gus G", 17, 2020),       # too young for an age group
-        (9, "travel", None, 50, None, 2020, "Hal H", 51, 2020),        # no poster name, no country
+        (8, "art", "gus", 300, "Chad", 2022, "Gus G", 17, 2020),  # too young for an age group
+        (9, "travel", None, 50, None, 2020, "Hal H", 51, 2020),  # no poster name, no country
     ]
     pin = spark.createDataFrame(
-        [(i, f"u{i}", "t", "d", f, p, "tags", "image", "src", f"/data/{c}", c) for i, c, p, f, *_ in posts], SILVER_PIN_SCHEMA
+        [(i, f"u{i}", "t", "d", f, p, "tags", "image", "src", f"/data/{c}", c) for i, c, p, f, *_ in posts],
+        SILVER_PIN_SCHEMA,
     )
-    geo = spark.createDataFrame([(i, country, [0.0, 0.0], ts(y)) for i, _, _, _, country, y, *_ in posts], SILVER_GEO_SCHEMA)
+    geo = spark.createDataFrame(
+        [(i, country, [0.0, 0.0], ts(y)) for i, _, _, _, country, y, *_ in posts], SILVER_GEO_SCHEMA
+    )
     user = spark.createDataFrame([(i, n, a, ts(j, 6, 1)) for i, *_, n, a, j in posts], SILVER_USER_SCHEMA)
     return {"pin": pin, "geo": geo, "user": user}
 
@@ -44,63 +57,118 @@ def check(spark, actual, rows, ddl):
 def test_age_group_bands(spark):
     df = spark.createDataFrame([(a,) for a in (17, 18, 24, 25, 35, 36, 50, 51, 60)], "age int")
     assert [r.g for r in df.select(I.age_group(df.age).alias("g")).collect()] == [
-        None, "18-24", "18-24", "25-35", "25-35", "36-50", "36-50", "+50", "+50"]
+        None,
+        "18-24",
+        "18-24",
+        "25-35",
+        "25-35",
+        "36-50",
+        "36-50",
+        "+50",
+        "+50",
+    ]
 
 
 def test_popular_category_by_country_keeps_ties(spark, tables):
-    check(spark, I.popular_category_by_country(tables["pin"], tables["geo"]),
-          [("Albania", "art", 2), ("Albania", "diy", 2), ("Chad", "travel", 1), ("Chad", "art", 1), ("Benin", "quotes", 2)],
-          "country string, category string, category_count long")
+    check(
+        spark,
+        I.popular_category_by_country(tables["pin"], tables["geo"]),
+        [
+            ("Albania", "art", 2),
+            ("Albania", "diy", 2),
+            ("Chad", "travel", 1),
+            ("Chad", "art", 1),
+            ("Benin", "quotes", 2),
+        ],
+        "country string, category string, category_count long",
+    )
 
 
 def test_popular_category_by_year_only_2018_to_2022(spark, tables):
-    check(spark, I.popular_category_by_year(tables["pin"], tables["geo"]),
-          [(2018, "art", 2), (2019, "diy", 2), (2020, "travel", 1), (2022, "art", 1)],
-          "post_year int, category string, category_count long")
+    check(
+        spark,
+        I.popular_category_by_year(tables["pin"], tables["geo"]),
+        [(2018, "art", 2), (2019, "diy", 2), (2020, "travel", 1), (2022, "art", 1)],
+        "post_year int, category string, category_count long",
+    )
 
 
 def test_most_followed_user_by_country_keeps_ties(spark, tables):
-    check(spark, I.most_followed_user_by_country(tables["pin"], tables["geo"]),
-          [("Albania", "bob", 5000), ("Albania", "cat", 5000), ("Chad", "dan", 7000), ("Benin", "eve", 7000)],
-          "country string, poster_name string, follower_count long")
+    check(
+        spark,
+        I.most_followed_user_by_country(tables["pin"], tables["geo"]),
+        [("Albania", "bob", 5000), ("Albania", "cat", 5000), ("Chad", "dan", 7000), ("Benin", "eve", 7000)],
+        "country string, poster_name string, follower_count long",
+    )
 
 
 def test_most_followed_country_is_one_row_with_alphabetical_tie_break(spark, tables):
-    check(spark, I.most_followed_country(tables["pin"], tables["geo"]), [("Benin", 7000)],
-          "country string, follower_count long")
+    check(
+        spark,
+        I.most_followed_country(tables["pin"], tables["geo"]),
+        [("Benin", 7000)],
+        "country string, follower_count long",
+    )
 
 
 def test_popular_category_by_age_group(spark, tables):
-    check(spark, I.popular_category_by_age_group(tables["pin"], tables["user"]),
-          [("18-24", "art", 2), ("25-35", "diy", 1), ("25-35", "quotes", 1), ("36-50", "diy", 1),
-           ("+50", "travel", 2)],
-          "age_group string, category string, category_count long")
+    check(
+        spark,
+        I.popular_category_by_age_group(tables["pin"], tables["user"]),
+        [
+            ("18-24", "art", 2),
+            ("25-35", "diy", 1),
+            ("25-35", "quotes", 1),
+            ("36-50", "diy", 1),
+            ("+50", "travel", 2),
+        ],
+        "age_group string, category string, category_count long",
+    )
 
 
 def test_median_followers_by_age_group_is_exact(spark, tables):
     # 18-24: 100, 100, 7000 -> 100; 25-35: 5000 (fay unknown); 36-50: 5000; +50: 7000, 50 -> 3525
-    check(spark, I.median_followers_by_age_group(tables["pin"], tables["user"]),
-          [("18-24", 100.0), ("25-35", 5000.0), ("36-50", 5000.0), ("+50", 3525.0)],
-          "age_group string, median_follower_count double")
+    check(
+        spark,
+        I.median_followers_by_age_group(tables["pin"], tables["user"]),
+        [("18-24", 100.0), ("25-35", 5000.0), ("36-50", 5000.0), ("+50", 3525.0)],
+        "age_group string, median_follower_count double",
+    )
 
 
 def test_users_joined_by_year_counts_distinct_users(spark, tables):
-    check(spark, I.users_joined_by_year(tables["user"]), [(2015, 1), (2016, 2), (2017, 2), (2020, 2)],
-          "post_year int, number_users_joined long")
+    check(
+        spark,
+        I.users_joined_by_year(tables["user"]),
+        [(2015, 1), (2016, 2), (2017, 2), (2020, 2)],
+        "post_year int, number_users_joined long",
+    )
 
 
 def test_median_followers_by_join_year(spark, tables):
     # 2015: 100, 100; 2016: 5000, 5000; 2017: 7000, 7000; 2020: 300, 50 -> 175
-    check(spark, I.median_followers_by_join_year(tables["pin"], tables["user"]),
-          [(2015, 100.0), (2016, 5000.0), (2017, 7000.0), (2020, 175.0)],
-          "post_year int, median_follower_count double")
+    check(
+        spark,
+        I.median_followers_by_join_year(tables["pin"], tables["user"]),
+        [(2015, 100.0), (2016, 5000.0), (2017, 7000.0), (2020, 175.0)],
+        "post_year int, median_follower_count double",
+    )
 
 
 def test_median_followers_by_age_group_and_join_year(spark, tables):
-    check(spark, I.median_followers_by_age_group_and_join_year(tables["pin"], tables["user"]),
-          [("18-24", 2015, 100.0), ("25-35", 2016, 5000.0), ("36-50", 2016, 5000.0), ("+50", 2017, 7000.0),
-           ("18-24", 2017, 7000.0), ("+50", 2020, 50.0)],
-          "age_group string, post_year int, median_follower_count double")
+    check(
+        spark,
+        I.median_followers_by_age_group_and_join_year(tables["pin"], tables["user"]),
+        [
+            ("18-24", 2015, 100.0),
+            ("25-35", 2016, 5000.0),
+            ("36-50", 2016, 5000.0),
+            ("+50", 2017, 7000.0),
+            ("18-24", 2017, 7000.0),
+            ("+50", 2020, 50.0),
+        ],
+        "age_group string, post_year int, median_follower_count double",
+    )
 
 
 def test_every_insight_has_the_contract_columns(spark, tables):

@@ -15,7 +15,7 @@ import pytest
 from delta_tables import delta_rows
 from pyspark.sql import functions as F
 
-from pinterest_pipeline.errors import ConfigError, LakeBusyError
+from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store
 from pinterest_pipeline.session import delta_jars
 
@@ -47,7 +47,10 @@ def test_append_with_a_txn_is_done_once_and_recorded_in_the_delta_log(spark, tmp
     assert store.row_count("bronze/x") == 6
     # Delta's own SetTransaction actions, as Spark's writer committed them.
     assert [(t["appId"], t["version"]) for t in log_actions(tmp_path / "bronze/x", "txn")] == [
-        ("q", 0), ("q", 1), ("other", 0)]
+        ("q", 0),
+        ("q", 1),
+        ("other", 0),
+    ]
     assert log_actions(tmp_path / "bronze/x", "commitInfo")[0]["engineInfo"].startswith("Apache-Spark/")
 
 
@@ -92,19 +95,47 @@ def test_insert_new_adds_only_unknown_keys_once_per_txn(spark, tmp_path):
     second = spark.createDataFrame([(2, "B"), (3, "c")], "ind long, v string")
     assert store.insert_new(second, "stream/x", ["ind"], Txn("q", 1)) == 1
     # The same batch id again, even with other rows: nothing written.
-    assert store.insert_new(spark.createDataFrame([(4, "d")], "ind long, v string"), "stream/x", ["ind"],
-                            Txn("q", 1)) is None
-    assert sorted((r["ind"], r["v"]) for r in delta_rows(tmp_path / "stream/x")) == [(1, "a"), (2, "b"), (3, "c")]
+    assert (
+        store.insert_new(
+            spark.createDataFrame([(4, "d")], "ind long, v string"), "stream/x", ["ind"], Txn("q", 1)
+        )
+        is None
+    )
+    assert sorted((r["ind"], r["v"]) for r in delta_rows(tmp_path / "stream/x")) == [
+        (1, "a"),
+        (2, "b"),
+        (3, "c"),
+    ]
 
 
 def test_upsert_replaces_keys_in_the_slice_and_keeps_the_rest(spark, tmp_path):
     store = DeltaStore(spark, str(tmp_path))
     schema = "window_start timestamp, k string, n long"
-    rows = lambda *r: spark.createDataFrame([(  # noqa: E731 - a table literal
-        __import__("datetime").datetime(2024, 1, 1, 0, m), k, n) for m, k, n in r], schema)
-    assert store.upsert(rows((0, "a", 1), (1, "a", 1), (1, "b", 1)), "m", ["window_start", "k"], Txn("q", 0),
-                        "window_start") == 3
-    assert store.upsert(rows((1, "a", 2), (2, "c", 1)), "m", ["window_start", "k"], Txn("q", 1), "window_start") == 2
+    rows = lambda *r: spark.createDataFrame(
+        [
+            (
+                __import__("datetime").datetime(2024, 1, 1, 0, m),
+                k,
+                n,
+            )
+            for m, k, n in r
+        ],
+        schema,
+    )
+    assert (
+        store.upsert(
+            rows((0, "a", 1), (1, "a", 1), (1, "b", 1)),
+            "m",
+            ["window_start", "k"],
+            Txn("q", 0),
+            "window_start",
+        )
+        == 3
+    )
+    assert (
+        store.upsert(rows((1, "a", 2), (2, "c", 1)), "m", ["window_start", "k"], Txn("q", 1), "window_start")
+        == 2
+    )
     assert store.upsert(rows((1, "a", 99)), "m", ["window_start", "k"], Txn("q", 1), "window_start") is None
     assert store.upsert(rows(), "m", ["window_start", "k"], Txn("q", 2), "window_start") == 0
     got = sorted((r["window_start"].minute, r["k"], r["n"]) for r in delta_rows(tmp_path / "m"))
@@ -115,7 +146,9 @@ def test_upsert_replaces_keys_in_the_slice_and_keeps_the_rest(spark, tmp_path):
 def test_maintain_compacts_and_vacuums_without_changing_the_rows(spark, tmp_path):
     store = DeltaStore(spark, str(tmp_path))
     for i in range(6):
-        store.append(spark.createDataFrame([(i, "x")], "id long, v string").repartition(1), "bronze/x", Txn("q", i))
+        store.append(
+            spark.createDataFrame([(i, "x")], "id long, v string").repartition(1), "bronze/x", Txn("q", i)
+        )
     before = sorted(r["id"] for r in delta_rows(tmp_path / "bronze/x"))
     assert live_parquet(tmp_path / "bronze/x") == 6
     assert store.maintain("bronze/x", Upkeep(compact_min_files=7)) == []  # six files: not due yet
@@ -126,7 +159,9 @@ def test_maintain_compacts_and_vacuums_without_changing_the_rows(spark, tmp_path
     assert store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=7), compact=False) == []
     assert store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=6), compact=False) == ["VACUUM"]
     assert live_parquet(tmp_path / "bronze/x") == 1
-    assert store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=1), compact=False) == []  # none since
+    assert (
+        store.maintain("bronze/x", Upkeep(retain_hours=0, vacuum_min_files=1), compact=False) == []
+    )  # none since
     assert sorted(r["id"] for r in delta_rows(tmp_path / "bronze/x")) == before
     assert store.maintain("bronze/none", Upkeep(retain_hours=0)) == []  # no table, nothing to do
     with pytest.raises(ConfigError, match="retention must be zero or more hours"):
@@ -144,7 +179,10 @@ def test_timestamps_are_delta_timestamps(spark, tmp_path):
 def test_unity_catalog_names():
     store = DeltaStore(None, "/Volumes/main/p/lake", "main", "pinterest")
     assert store.qualified("silver/pin") == "`main`.`pinterest`.`silver_pin`"
-    assert store.qualified("stream/metrics/profile_popularity") == "`main`.`pinterest`.`stream_metrics_profile_popularity`"
+    assert (
+        store.qualified("stream/metrics/profile_popularity")
+        == "`main`.`pinterest`.`stream_metrics_profile_popularity`"
+    )
     assert store.qualified("gold/users_joined_by_year") == "`main`.`pinterest`.`users_joined_by_year`"
     assert DeltaStore(None, "/tmp/lake").ref("gold/x") == "delta.`/tmp/lake/gold/x`"
 
@@ -157,17 +195,23 @@ def test_a_local_session_refuses_a_catalog(spark, tmp_path):
 
 def try_lock(lake, job: str) -> subprocess.CompletedProcess:
     """Another process asking for the lock."""
-    code = ("import sys; from pinterest_pipeline.lake import lake_lock\n"
-            "with lake_lock(sys.argv[1], sys.argv[2]): print('locked')")
-    return subprocess.run([sys.executable, "-c", code, str(lake), job], capture_output=True, text=True, timeout=60)
+    code = (
+        "import sys; from pinterest_pipeline.lake import lake_lock\n"
+        "with lake_lock(sys.argv[1], sys.argv[2]): print('locked')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(lake), job], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_the_lake_lock_admits_one_run_at_a_time(tmp_path):
     with lake_lock(str(tmp_path), "batch"):
         other = try_lock(tmp_path, "batch")
         assert other.returncode == 1
-        assert re.search(rf"LakeBusyError: another batch run is using the lake {tmp_path} \(pid {os.getpid()}, since ",
-                         other.stderr)
+        assert re.search(
+            rf"LakeBusyError: another batch run is using the lake {tmp_path} \(pid {os.getpid()}, since ",
+            other.stderr,
+        )
         assert try_lock(tmp_path, "stream").stdout == "locked\n"  # the other job's lock is its own
         with lake_lock(str(tmp_path), "batch"):  # the holder may take it again (the CLI, then the job)
             pass
@@ -187,7 +231,9 @@ def test_missing_or_mismatched_jars_stop_with_one_line(tmp_path, monkeypatch):
 
 def test_the_jars_are_the_release_of_the_installed_delta_spark():
     pom = (REPO / "jars" / "pom.xml").read_text()
-    assert re.search(r"<delta.version>([^<]+)</delta.version>", pom).group(1) == metadata.version("delta-spark")
+    assert re.search(r"<delta.version>([^<]+)</delta.version>", pom).group(1) == metadata.version(
+        "delta-spark"
+    )
     assert any(j.endswith(f"delta-spark_2.13-{metadata.version('delta-spark')}.jar") for j in delta_jars())
 
 

@@ -6,8 +6,20 @@ import pytest
 
 from pinterest_pipeline.parsing import parse_records
 
-GOOD_GEO = {"ind": 7528, "timestamp": "2020-08-28 03:52:47", "latitude": -89.9787, "longitude": -173.293, "country": "Albania"}
-GOOD_USER = {"ind": 7528, "first_name": "Abigail", "last_name": "Ali", "age": 20, "date_joined": "2015-10-24 11:23:51"}
+GOOD_GEO = {
+    "ind": 7528,
+    "timestamp": "2020-08-28 03:52:47",
+    "latitude": -89.9787,
+    "longitude": -173.293,
+    "country": "Albania",
+}
+GOOD_USER = {
+    "ind": 7528,
+    "first_name": "Abigail",
+    "last_name": "Ali",
+    "age": 20,
+    "date_joined": "2015-10-24 11:23:51",
+}
 
 
 def reasons(spark, entity, texts):
@@ -29,7 +41,11 @@ def test_a_good_record_has_no_reason_and_typed_columns(spark):
     row = parse_records(spark.createDataFrame([(json.dumps(GOOD_GEO),)], "value string"), "geo").first()
     assert row.reason is None
     assert (row.ind, row.latitude, row.longitude, row.country, row.timestamp) == (
-        7528, -89.9787, -173.293, "Albania", "2020-08-28 03:52:47"
+        7528,
+        -89.9787,
+        -173.293,
+        "Albania",
+        "2020-08-28 03:52:47",
     )
 
 
@@ -64,11 +80,23 @@ def test_user_wrong_age_type(spark):
 
 
 def test_pin_uses_index_as_its_id(spark):
-    pin = {"index": 1, "unique_id": "u", "title": "t", "description": "d", "poster_name": "p", "follower_count": "1k",
-           "tag_list": "a,b", "is_image_or_video": "image", "image_src": "s", "downloaded": 1,
-           "save_location": "Local save in /data/art", "category": "art"}
-    assert reasons(spark, "pin", [json.dumps(pin), with_(pin, index=KeyError), with_(pin, downloaded="yes")]) == [
-        None, "missing index", "downloaded is not an integer: yes"]
+    pin = {
+        "index": 1,
+        "unique_id": "u",
+        "title": "t",
+        "description": "d",
+        "poster_name": "p",
+        "follower_count": "1k",
+        "tag_list": "a,b",
+        "is_image_or_video": "image",
+        "image_src": "s",
+        "downloaded": 1,
+        "save_location": "Local save in /data/art",
+        "category": "art",
+    }
+    assert reasons(
+        spark, "pin", [json.dumps(pin), with_(pin, index=KeyError), with_(pin, downloaded="yes")]
+    ) == [None, "missing index", "downloaded is not an integer: yes"]
 
 
 def test_long_values_are_cut_in_the_reason(spark):

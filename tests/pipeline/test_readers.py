@@ -30,8 +30,14 @@ def test_legacy_mount_is_a_dbfs_path_on_databricks(monkeypatch):
     assert normalize_raw_root("/mnt/pinterest-raw") == "dbfs:/mnt/pinterest-raw"
 
 
-@pytest.mark.parametrize("uri, message", [("", "the raw root is empty"), ("ftp://host/x", "unsupported raw root"),
-                                          ("s3:///no-bucket", "names no bucket")])
+@pytest.mark.parametrize(
+    "uri, message",
+    [
+        ("", "the raw root is empty"),
+        ("ftp://host/x", "unsupported raw root"),
+        ("s3:///no-bucket", "names no bucket"),
+    ],
+)
 def test_bad_raw_roots(uri, message):
     with pytest.raises(ConfigError, match=message):
         normalize_raw_root(uri)
@@ -49,11 +55,20 @@ def test_topic_glob_is_the_sink_layout():
 
 def test_split_records_gives_lines_offsets_and_partitions(spark):
     files = spark.createDataFrame(
-        [('{"a": 1}\n{"a": 2}\r\n\n{"a": 3}', "s3://b/raw/topics/p.pin/partition=2/p.pin+2+0000000040.json"),
-         ('{"a": 9}', "/x/odd-name.json")],
+        [
+            (
+                '{"a": 1}\n{"a": 2}\r\n\n{"a": 3}',
+                "s3://b/raw/topics/p.pin/partition=2/p.pin+2+0000000040.json",
+            ),
+            ('{"a": 9}', "/x/odd-name.json"),
+        ],
         "text string, source_file string",
     )
     rows = split_records(files, "p.pin", F.current_timestamp()).orderBy("source_file", "line").collect()
     got = [(r.value, r.topic, r.partition, r.offset, r.line) for r in rows]
-    assert got == [('{"a": 9}', "p.pin", None, None, 1),
-                   ('{"a": 1}', "p.pin", 2, 40, 1), ('{"a": 2}', "p.pin", 2, 41, 2), ('{"a": 3}', "p.pin", 2, 43, 4)]
+    assert got == [
+        ('{"a": 9}', "p.pin", None, None, 1),
+        ('{"a": 1}', "p.pin", 2, 40, 1),
+        ('{"a": 2}', "p.pin", 2, 41, 2),
+        ('{"a": 3}', "p.pin", 2, 43, 4),
+    ]

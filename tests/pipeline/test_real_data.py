@@ -18,8 +18,16 @@ from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
 
 from .sink import sink_files
 
-PLACEHOLDERS = {"No Title Data Available", "", "No description available Story format", "No description available",
-                "Untitled", "User Info Error", "N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e", "Image src error."}
+PLACEHOLDERS = {
+    "No Title Data Available",
+    "",
+    "No description available Story format",
+    "No description available",
+    "Untitled",
+    "User Info Error",
+    "N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e",
+    "Image src error.",
+}
 
 
 def followers(text):
@@ -59,12 +67,17 @@ def expected(draws):
     posts = []
     for ind, p in pins.items():
         poster = (p["poster_name"] or "").strip()
-        posts.append({
-            "category": p["category"], "followers": followers(p["follower_count"]),
-            "poster": None if poster in PLACEHOLDERS else poster, "country": geos[ind]["country"],
-            "post_year": int(geos[ind]["timestamp"][:4]), "age": users[ind]["age"],
-            "join_year": int(users[ind]["date_joined"][:4]),
-        })
+        posts.append(
+            {
+                "category": p["category"],
+                "followers": followers(p["follower_count"]),
+                "poster": None if poster in PLACEHOLDERS else poster,
+                "country": geos[ind]["country"],
+                "post_year": int(geos[ind]["timestamp"][:4]),
+                "age": users[ind]["age"],
+                "join_year": int(users[ind]["date_joined"][:4]),
+            }
+        )
     by_country, by_year, by_age = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
     best_poster = defaultdict(dict)
     medians_age, medians_join, medians_both = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -100,7 +113,8 @@ def expected(draws):
         "users_joined_by_year": set(Counter(int(d[:4]) for _, _, d in people).items()),
         "median_followers_by_join_year": {(k, float(statistics.median(v))) for k, v in medians_join.items()},
         "median_followers_by_age_group_and_join_year": {
-            (a, y, float(statistics.median(v))) for (a, y), v in medians_both.items()},
+            (a, y, float(statistics.median(v))) for (a, y), v in medians_both.items()
+        },
     }
 
 
@@ -126,20 +140,36 @@ def test_record_accounting(lake, expected):
         assert counts.duplicates == 2000 - distinct == 176
 
 
-@pytest.mark.parametrize("name", [
-    "popular_category_by_country", "popular_category_by_year", "most_followed_user_by_country",
-    "most_followed_country", "popular_category_by_age_group", "median_followers_by_age_group",
-    "users_joined_by_year", "median_followers_by_join_year", "median_followers_by_age_group_and_join_year",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "popular_category_by_country",
+        "popular_category_by_year",
+        "most_followed_user_by_country",
+        "most_followed_country",
+        "popular_category_by_age_group",
+        "median_followers_by_age_group",
+        "users_joined_by_year",
+        "median_followers_by_join_year",
+        "median_followers_by_age_group_and_join_year",
+    ],
+)
 def test_insight_matches_hand_derivation(lake, expected, name):
     assert rows(lake[0], f"gold/{name}") == expected[name]
 
 
 def test_silver_types(spark, lake):
-    types = {name: dict(spark.read.format("delta").load(str(lake[0] / "silver" / name)).dtypes)
-             for name in ("pin", "geo", "user")}
+    types = {
+        name: dict(spark.read.format("delta").load(str(lake[0] / "silver" / name)).dtypes)
+        for name in ("pin", "geo", "user")
+    }
     assert types["pin"]["follower_count"] == "bigint" and types["pin"]["ind"] == "bigint"
-    assert types["geo"] == {"ind": "bigint", "country": "string", "coordinates": "array<double>", "timestamp": "timestamp"}
+    assert types["geo"] == {
+        "ind": "bigint",
+        "country": "string",
+        "coordinates": "array<double>",
+        "timestamp": "timestamp",
+    }
     assert types["user"] == {"ind": "bigint", "user_name": "string", "age": "int", "date_joined": "timestamp"}
 
 

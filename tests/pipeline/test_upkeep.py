@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from delta_tables import delta_rows
+from stream.records import posts
 
 from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
@@ -14,12 +15,12 @@ from pinterest_pipeline.lake import Upkeep
 from pinterest_pipeline.session import LOCAL_SHUFFLE_PARTITIONS
 
 from .sink import sink_files
-from stream.records import posts
 
 DAYS = 30
 ENTITIES = ("pin", "geo", "user")
-TABLES = ([f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ENTITIES]
-          + [f"gold/{name}" for name in INSIGHTS])
+TABLES = [f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ENTITIES] + [
+    f"gold/{name}" for name in INSIGHTS
+]
 # Compact at 8 files, vacuum at 4 removed files past a zero retention (the job's defaults, 32 and 32 past 7
 # days, would not be reached by 30 small runs, and the bound would say nothing).
 UPKEEP = Upkeep(retain_hours=0, compact_min_files=8, vacuum_min_files=4)
@@ -40,13 +41,19 @@ def data_files(table: Path) -> int:
 
 
 def files_ever_added(table: Path) -> int:
-    return sum(1 for commit in (table / "_delta_log").glob("*.json")
-               for line in commit.read_text().splitlines() if '"add"' in line[:8])
+    return sum(
+        1
+        for commit in (table / "_delta_log").glob("*.json")
+        for line in commit.read_text().splitlines()
+        if '"add"' in line[:8]
+    )
 
 
 def rows(lake: Path, name: str) -> list[str]:
-    return sorted(json.dumps({k: v for k, v in r.items() if k != "ingested_at"}, sort_keys=True, default=str)
-                  for r in delta_rows(lake / name))
+    return sorted(
+        json.dumps({k: v for k, v in r.items() if k != "ingested_at"}, sort_keys=True, default=str)
+        for r in delta_rows(lake / name)
+    )
 
 
 def test_thirty_daily_runs_keep_the_files_bounded_and_the_tables_unchanged(spark, tmp_path):

@@ -9,10 +9,9 @@ import signal
 import subprocess
 import sys
 
+import gateway_fixtures as fx
 import requests
 from pinterest_emulator.seed import seed_database
-
-import gateway_fixtures as fx
 
 
 def produce(url: str, headers: dict) -> requests.Response:
@@ -24,9 +23,25 @@ def produce(url: str, headers: dict) -> requests.Response:
 def start_gateway(raw_root, key: str) -> tuple[subprocess.Popen, str]:
     port = fx.free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pinterest_emulator.cli", "gateway", "--raw-root", str(raw_root), "--port", str(port),
-         "--kinesis-endpoint", "http://127.0.0.1:9", "--api-key", key],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "pinterest_emulator.cli",
+            "gateway",
+            "--raw-root",
+            str(raw_root),
+            "--port",
+            str(port),
+            "--kinesis-endpoint",
+            "http://127.0.0.1:9",
+            "--api-key",
+            key,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     first = proc.stdout.readline()
     assert "listening on" in first, first + proc.stderr.read()
     return proc, first
@@ -51,9 +66,29 @@ def test_the_key_is_enforced_and_never_written_out(tmp_path):
         outputs = []
         for sent_key, code in ((key, 0), (key + "-wrong", 1)):
             post = subprocess.run(
-                [sys.executable, "-m", "pinterest_emulator.cli", "post", "--target", "kafka-rest", "--db-url", source,
-                 "--gateway", url, "--api-key", sent_key, "--sampling", "uniform", "--count", "20"],
-                capture_output=True, text=True, timeout=120)
+                [
+                    sys.executable,
+                    "-m",
+                    "pinterest_emulator.cli",
+                    "post",
+                    "--target",
+                    "kafka-rest",
+                    "--db-url",
+                    source,
+                    "--gateway",
+                    url,
+                    "--api-key",
+                    sent_key,
+                    "--sampling",
+                    "uniform",
+                    "--count",
+                    "20",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
             assert post.returncode == code, post.stderr
             outputs.append(post.stdout + post.stderr)
         assert "acknowledged 60" in outputs[0] and "HTTP 403" in outputs[1]

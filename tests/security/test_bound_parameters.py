@@ -16,8 +16,12 @@ from sqlalchemy.engine import Engine
 ROWS = 300
 # Values that would break out of a quoted SQL literal, or run a second statement, if formatted into the SQL.
 HOSTILE = {
-    "pin": {"title": "'; DROP TABLE pinterest_data; --", "description": 'Robert"); DELETE FROM user_data WHERE "1"="1',
-            "poster_name": "O'Brien \\' OR 1=1 -- ", "tag_list": "a,b'); UPDATE pinterest_data SET title='pwned"},
+    "pin": {
+        "title": "'; DROP TABLE pinterest_data; --",
+        "description": 'Robert"); DELETE FROM user_data WHERE "1"="1',
+        "poster_name": "O'Brien \\' OR 1=1 -- ",
+        "tag_list": "a,b'); UPDATE pinterest_data SET title='pwned",
+    },
     "geo": {"country": "Côte d'Ivoire'); SELECT SLEEP(5); --"},
     "user": {"first_name": "Zoë' OR ''='", "last_name": "x' UNION SELECT user, password FROM mysql.user --"},
 }
@@ -25,12 +29,14 @@ HOSTILE = {
 
 def hostile_generate(real_generate):
     """synth.generate with the hostile values written into every row."""
+
     def generate(rows: int, seed: int):
         for chunk in real_generate(rows, seed):
             for entity, rows_of in (("pin", chunk.pins), ("geo", chunk.geos), ("user", chunk.users)):
                 for row in rows_of:
                     row.update(HOSTILE[entity])
             yield chunk
+
     return generate
 
 
@@ -54,8 +60,10 @@ class Statements:
 def stored(url: str) -> dict[str, dict[int, dict]]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        out = {e: {r[db.KEY_COLUMNS[e]]: dict(r) for r in conn.execute(select(db.table(e))).mappings()}
-               for e in db.TABLE_NAMES}
+        out = {
+            e: {r[db.KEY_COLUMNS[e]]: dict(r) for r in conn.execute(select(db.table(e))).mappings()}
+            for e in db.TABLE_NAMES
+        }
     engine.dispose()
     return out
 
@@ -72,8 +80,9 @@ def test_seed_and_post_bind_every_value_and_the_data_round_trips(database, monke
     out = io.StringIO()
     with Statements() as statements:
         seed_database(database, rows=ROWS, seed=3, replace=True, progress=False)
-        report = post_events("console", database, sampling="uniform", seed=2, count=40, batch_size=15,
-                             progress=False, out=out)
+        report = post_events(
+            "console", database, sampling="uniform", seed=2, count=40, batch_size=15, progress=False, out=out
+        )
     assert report.ok, report.error
 
     inserts = [(s, p) for s, p in statements.sent if s.lstrip().upper().startswith("INSERT")]

@@ -51,8 +51,12 @@ def test_no_tracked_file_holds_a_secret():
     files = tracked_files()
     assert any(name.startswith("notebooks/") for name in files) and "README.md" in files
     findings = scan(*files, root=REPO)
-    assert findings - ALLOWED.keys() == set(), "secrets in tracked files (remove them, or allow with a reason)"
-    assert ALLOWED.keys() - findings == set(), "allowed findings that are no longer there: drop them from ALLOWED"
+    assert findings - ALLOWED.keys() == set(), (
+        "secrets in tracked files (remove them, or allow with a reason)"
+    )
+    assert ALLOWED.keys() - findings == set(), (
+        "allowed findings that are no longer there: drop them from ALLOWED"
+    )
 
 
 def test_the_scan_finds_a_planted_aws_key(tmp_path):
@@ -61,10 +65,15 @@ def test_the_scan_finds_a_planted_aws_key(tmp_path):
     secret = "".join(rng.choice(string.ascii_letters + string.digits + "/+") for _ in range(40))
     (tmp_path / "notebooks").mkdir()
     planted = tmp_path / "notebooks" / "job.py"
-    planted.write_text(f'# Databricks notebook source\nspark.conf.set("fs.s3a.access.key", "{key_id}")\n'
-                       f'aws_secret_access_key = "{secret}"\n', encoding="utf-8")
+    planted.write_text(
+        f'# Databricks notebook source\nspark.conf.set("fs.s3a.access.key", "{key_id}")\n'
+        f'aws_secret_access_key = "{secret}"\n',
+        encoding="utf-8",
+    )
     (tmp_path / "clean.py").write_text('region = "us-east-1"\n', encoding="utf-8")
     findings = scan("notebooks/job.py", "clean.py", root=tmp_path)
-    assert {(name, kind) for name, kind, _ in findings} >= {("notebooks/job.py", "AWS Access Key"),
-                                                            ("notebooks/job.py", "Secret Keyword")}
+    assert {(name, kind) for name, kind, _ in findings} >= {
+        ("notebooks/job.py", "AWS Access Key"),
+        ("notebooks/job.py", "Secret Keyword"),
+    }
     assert not any(name == "clean.py" for name, _, _ in findings)

@@ -90,13 +90,17 @@ def test_a_reshard_loses_nothing_and_children_follow_their_parent(kinesis, kines
     offset, rows = batch(r, r.initialOffset())
     put(kinesis, stream, [{"index": i} for i in range(10, 20)])
     parent = kinesis.list_shards(StreamName=stream)["Shards"][0]
-    middle = (int(parent["HashKeyRange"]["StartingHashKey"]) + int(parent["HashKeyRange"]["EndingHashKey"])) // 2
+    middle = (
+        int(parent["HashKeyRange"]["StartingHashKey"]) + int(parent["HashKeyRange"]["EndingHashKey"])
+    ) // 2
     kinesis.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str(middle))
     put(kinesis, stream, [{"index": i} for i in range(20, 40)])
     end, more = batch(r, offset)
     assert indexes(rows + more) == list(range(40))
     assert end[parent["ShardId"]]["done"] is True
-    children = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"] if s.get("ParentShardId")]
+    children = [
+        s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"] if s.get("ParentShardId")
+    ]
     assert len(children) == 2 and all(c in end for c in children)
     # Per partition key, records stay in order: a key's records in the parent come before those in a child.
     by_key: dict[str, list[str]] = {}

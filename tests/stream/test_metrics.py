@@ -18,26 +18,42 @@ def t(minute: int, second: int = 0) -> datetime:
 
 def test_profile_popularity_counts_posts_and_keeps_the_latest_follower_count(spark):
     pins = spark.createDataFrame(
-        [(1, "ann", 100, "art", t(0, 10)), (2, "ann", 150, "art", t(0, 50)), (3, "bob", 7, "diy", t(1, 5)),
-         (4, None, 9, "diy", t(1, 6))],
+        [
+            (1, "ann", 100, "art", t(0, 10)),
+            (2, "ann", 150, "art", t(0, 50)),
+            (3, "bob", 7, "diy", t(1, 5)),
+            (4, None, 9, "diy", t(1, 6)),
+        ],
         PINS,
     )
     expected = spark.createDataFrame(
-        [(datetime(2024, 1, 1, 9, 59), t(1), "ann", 2, 150),
-         (t(0), t(2), "ann", 2, 150), (t(0), t(2), "bob", 1, 7), (t(1), t(3), "bob", 1, 7)],
+        [
+            (datetime(2024, 1, 1, 9, 59), t(1), "ann", 2, 150),
+            (t(0), t(2), "ann", 2, 150),
+            (t(0), t(2), "bob", 1, 7),
+            (t(1), t(3), "bob", 1, 7),
+        ],
         "window_start timestamp, window_end timestamp, poster_name string, posts long, follower_count long",
     )
-    assert_df_equality(profile_popularity(pins, WINDOWS), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        profile_popularity(pins, WINDOWS), expected, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_category_popularity_per_minute(spark):
     pins = spark.createDataFrame(
-        [(1, "a", 1, "art", t(0, 10)), (2, "a", 1, "art", t(0, 59)), (3, "a", 1, "art", t(1)),
-         (4, "a", 1, None, t(1, 1))],
+        [
+            (1, "a", 1, "art", t(0, 10)),
+            (2, "a", 1, "art", t(0, 59)),
+            (3, "a", 1, "art", t(1)),
+            (4, "a", 1, None, t(1, 1)),
+        ],
         PINS,
     )
     expected = spark.createDataFrame(
         [(t(0), t(1), "art", 2), (t(1), t(2), "art", 1)],
         "window_start timestamp, window_end timestamp, category string, category_count long",
     )
-    assert_df_equality(category_popularity(pins, WINDOWS), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        category_popularity(pins, WINDOWS), expected, ignore_row_order=True, ignore_nullable=True
+    )

@@ -13,7 +13,12 @@ from pathlib import Path
 from delta_tables import delta_rows
 
 from pinterest_pipeline.jobs.stream import (
-    StreamConfig, StreamCounts, StreamReport, _entity_batch, _metric_batch, run_stream,
+    StreamConfig,
+    StreamCounts,
+    StreamReport,
+    _entity_batch,
+    _metric_batch,
+    run_stream,
 )
 from pinterest_pipeline.kinesis_source import KINESIS_SCHEMA
 from pinterest_pipeline.lake import DeltaStore
@@ -26,32 +31,43 @@ REPLAYED = range(9000, 9010)  # posts that exist only in the replayed batches
 
 
 def committed_batches(lake: Path, query: str) -> list[int]:
-    return sorted(int(p.name) for p in (lake / "_checkpoints" / query / "commits").iterdir() if p.name.isdigit())
+    return sorted(
+        int(p.name) for p in (lake / "_checkpoints" / query / "commits").iterdir() if p.name.isdigit()
+    )
 
 
 def kinesis_rows(spark, entity: str):
     """Records of the REPLAYED posts, shaped as the Kinesis source gives them."""
-    now = dt.datetime.now(dt.timezone.utc)
-    rows = [(str(i), json.dumps(r).encode(), f"replay-{entity}", "shardId-000000000000", str(10**20 + i), now)
-            for i, r in zip(REPLAYED, posts(REPLAYED)[entity])]
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        (str(i), json.dumps(r).encode(), f"replay-{entity}", "shardId-000000000000", str(10**20 + i), now)
+        for i, r in zip(REPLAYED, posts(REPLAYED)[entity])
+    ]
     return spark.createDataFrame(rows, KINESIS_SCHEMA)
 
 
 def metric_rows(spark, name: str):
-    start = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     if name == "profile_popularity":
-        return spark.createDataFrame([(start, start + dt.timedelta(minutes=10), "replayed poster", 99, 1)],
-                                     "window_start timestamp, window_end timestamp, poster_name string, posts long, "
-                                     "follower_count long")
-    return spark.createDataFrame([(start, start + dt.timedelta(minutes=1), "replayed category", 99)],
-                                 "window_start timestamp, window_end timestamp, category string, category_count long")
+        return spark.createDataFrame(
+            [(start, start + dt.timedelta(minutes=10), "replayed poster", 99, 1)],
+            "window_start timestamp, window_end timestamp, poster_name string, posts long, "
+            "follower_count long",
+        )
+    return spark.createDataFrame(
+        [(start, start + dt.timedelta(minutes=1), "replayed category", 99)],
+        "window_start timestamp, window_end timestamp, category string, category_count long",
+    )
 
 
 def txn_actions(table: Path) -> list[tuple[str, int]]:
     out = []
     for commit in sorted((table / "_delta_log").glob("*.json")):
-        out += [(a["txn"]["appId"], a["txn"]["version"]) for a in map(json.loads, commit.read_text().splitlines())
-                if "txn" in a]
+        out += [
+            (a["txn"]["appId"], a["txn"]["version"])
+            for a in map(json.loads, commit.read_text().splitlines())
+            if "txn" in a
+        ]
     return out
 
 
@@ -101,7 +117,9 @@ def test_replayed_batch_ids_write_nothing_while_the_other_queries_run(spark, kin
     for entity in ENTITIES:
         inds = [r["ind"] for r in delta_rows(lake / "stream" / entity, ["ind"])]
         assert sorted(inds) == list(range(60)), entity  # the replayed posts never landed; no post twice
-    assert not (lake / "stream_quarantine" / "pin").exists() or not delta_rows(lake / "stream_quarantine" / "pin")
+    assert not (lake / "stream_quarantine" / "pin").exists() or not delta_rows(
+        lake / "stream_quarantine" / "pin"
+    )
     profiles = delta_rows(lake / "stream" / "metrics" / "profile_popularity", ["poster_name"])
     categories = delta_rows(lake / "stream" / "metrics" / "category_popularity", ["category"])
     assert "replayed poster" not in {r["poster_name"] for r in profiles}

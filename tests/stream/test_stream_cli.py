@@ -13,10 +13,22 @@ def test_bad_prefix_is_a_configuration_error(tmp_path, capsys):
 
 
 def test_missing_streams_fail_before_spark_starts(tmp_path, capsys, kinesis_endpoint):
-    code = main(["stream", "--lake", str(tmp_path / "lake"), "--kinesis-endpoint", kinesis_endpoint,
-                 "--stream-prefix", "nowhere", "--available-now"])
+    code = main(
+        [
+            "stream",
+            "--lake",
+            str(tmp_path / "lake"),
+            "--kinesis-endpoint",
+            kinesis_endpoint,
+            "--stream-prefix",
+            "nowhere",
+            "--available-now",
+        ]
+    )
     assert code == 3
-    assert capsys.readouterr().err.strip() == "pinterest-pipeline stream: Kinesis stream 'nowhere-pin' not found"
+    assert (
+        capsys.readouterr().err.strip() == "pinterest-pipeline stream: Kinesis stream 'nowhere-pin' not found"
+    )
     assert not (tmp_path / "lake").exists()
 
 

@@ -29,7 +29,9 @@ def send(client, prefix: str, indexes) -> None:
 def reshard(client, stream: str) -> None:
     parent = client.list_shards(StreamName=stream)["Shards"][0]
     low, high = int(parent["HashKeyRange"]["StartingHashKey"]), int(parent["HashKeyRange"]["EndingHashKey"])
-    client.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str((low + high) // 2))
+    client.split_shard(
+        StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str((low + high) // 2)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,14 @@ def runs(spark, tmp_path_factory, kinesis_endpoint):
     second = run_stream(spark, config)
     before_third = versions(lake)
     third = run_stream(spark, config)
-    return {"lake": lake, "first": first, "second": second, "third": third, "before_third": before_third,
-            "after_third": versions(lake)}
+    return {
+        "lake": lake,
+        "first": first,
+        "second": second,
+        "third": third,
+        "before_third": before_third,
+        "after_third": versions(lake),
+    }
 
 
 def test_each_post_is_in_the_stream_tables_exactly_once(runs):
@@ -65,7 +73,11 @@ def test_each_post_is_in_the_stream_tables_exactly_once(runs):
 
 def test_stream_rows_are_cleaned_like_silver(runs):
     pins = {r["ind"]: r for r in rows(runs["lake"], "stream/pin")}
-    assert (pins[2]["follower_count"], pins[2]["save_location"], pins[2]["category"]) == (6_000_000, "/data/travel", "travel")
+    assert (pins[2]["follower_count"], pins[2]["save_location"], pins[2]["category"]) == (
+        6_000_000,
+        "/data/travel",
+        "travel",
+    )
     assert pins[2]["arrived_at"] is not None
     users = {r["ind"]: r for r in rows(runs["lake"], "stream/user")}
     assert (users[3]["user_name"], users[3]["age"]) == ("Ann L3", 23)
@@ -75,8 +87,18 @@ def test_stream_rows_are_cleaned_like_silver(runs):
 
 def test_accounting_per_run(runs):
     first, second = runs["first"].entities, runs["second"].entities
-    assert (first["pin"].read, first["pin"].cleaned, first["pin"].quarantined, first["pin"].duplicates) == (24, 20, 2, 2)
-    assert (first["user"].read, first["user"].cleaned, first["user"].quarantined, first["user"].duplicates) == (23, 20, 1, 2)
+    assert (first["pin"].read, first["pin"].cleaned, first["pin"].quarantined, first["pin"].duplicates) == (
+        24,
+        20,
+        2,
+        2,
+    )
+    assert (
+        first["user"].read,
+        first["user"].cleaned,
+        first["user"].quarantined,
+        first["user"].duplicates,
+    ) == (23, 20, 1, 2)
     for entity in ENTITIES:
         assert (second[entity].read, second[entity].cleaned, second[entity].duplicates) == (22, 20, 2)
 
@@ -90,7 +112,9 @@ def test_poison_lands_in_quarantine_with_a_reason(runs):
     reasons = sorted(r["reason"] for r in rows(runs["lake"], "stream_quarantine/pin"))
     assert reasons == ["index is not an integer: seven", "malformed JSON"]
     (geo,) = rows(runs["lake"], "stream_quarantine/geo")
-    assert geo["reason"] == "unparseable timestamp: yesterday" and geo["source"].startswith("e2e-geo:shardId-")
+    assert geo["reason"] == "unparseable timestamp: yesterday" and geo["source"].startswith(
+        "e2e-geo:shardId-"
+    )
     assert [r["raw"] for r in rows(runs["lake"], "stream_quarantine/user")] == ["[1, 2]"]
 
 
@@ -113,5 +137,7 @@ def test_bad_configuration_fails_before_anything_is_written(spark, tmp_path, kin
     with pytest.raises(ConfigError, match="endpoint"):
         StreamConfig(str(tmp_path / "lake"), "localhost:1")
     with pytest.raises(InputError, match="not found"):
-        run_stream(spark, StreamConfig(str(tmp_path / "lake"), kinesis_endpoint, "absent", available_now=True))
+        run_stream(
+            spark, StreamConfig(str(tmp_path / "lake"), kinesis_endpoint, "absent", available_now=True)
+        )
     assert not (tmp_path / "lake").exists()

@@ -9,6 +9,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 from . import kafka_rest, openapi
@@ -396,7 +397,7 @@ class Gateway:
             self.kinesis_endpoint = self._own_moto = None  # a restart starts a new one
         self._server = None
 
-    def __enter__(self) -> Gateway:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

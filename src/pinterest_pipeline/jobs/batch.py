@@ -18,14 +18,15 @@ import functools
 import json
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
@@ -57,7 +58,9 @@ class BatchConfig:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
         if not _NAME.match(self.topic_prefix or ""):
-            raise ConfigError(f"invalid topic prefix {self.topic_prefix!r}: letters, digits, '.', '_' and '-' only")
+            raise ConfigError(
+                f"invalid topic prefix {self.topic_prefix!r}: letters, digits, '.', '_' and '-' only"
+            )
         if bool(self.catalog) != bool(self.schema):
             raise ConfigError("--catalog and --schema go together")
         for name in (self.catalog, self.schema):
@@ -97,9 +100,13 @@ class BatchReport:
 
     def lines(self) -> list[str]:
         """A short human summary."""
-        out = [f"{'entity':<6} {'files':>6} {'read':>8} {'duplicates':>10} {'cleaned':>8} {'quarantined':>11}"]
+        out = [
+            f"{'entity':<6} {'files':>6} {'read':>8} {'duplicates':>10} {'cleaned':>8} {'quarantined':>11}"
+        ]
         for name, c in self.entities.items():
-            out.append(f"{name:<6} {c.files:>6} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}")
+            out.append(
+                f"{name:<6} {c.files:>6} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}"
+            )
         if self.rebuilt:
             totals = ", ".join(f"{n} {c.silver_total}" for n, c in self.entities.items())
             out.append(f"silver rows: {totals}; gold tables: {len(self.gold)} rebuilt")
@@ -110,7 +117,13 @@ class BatchReport:
 
 
 def _start_ingest(
-    spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, entity: str, counts: EntityCounts, written: set[int]
+    spark: SparkSession,
+    store: DeltaStore,
+    config: BatchConfig,
+    raw_root: str,
+    entity: str,
+    counts: EntityCounts,
+    written: set[int],
 ) -> StreamingQuery:
     """Start appending the topic's new sink files to bronze, exactly once per file; batch ids written go to `written`."""
     query = f"batch_ingest_{entity}"
@@ -118,7 +131,9 @@ def _start_ingest(
 
     def write_batch(files: DataFrame, batch_id: int) -> None:
         # One pass over the files, no cache: each file is read once, straight into bronze's Parquet files.
-        rows = store.append(split_records(files, topic, F.current_timestamp()), f"bronze/{entity}", Txn(query, batch_id))
+        rows = store.append(
+            split_records(files, topic, F.current_timestamp()), f"bronze/{entity}", Txn(query, batch_id)
+        )
         if rows:
             counts.read += rows
             written.add(batch_id)
@@ -133,14 +148,18 @@ def _start_ingest(
     )
 
 
-def ingest(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, report: BatchReport) -> None:
+def ingest(
+    spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, report: BatchReport
+) -> None:
     """Run the three topics' ingest queries side by side (their fixed costs overlap) until each is done."""
     started: list[tuple[StreamingQuery, EntityCounts, set[int]]] = []
     try:
         for entity in ENTITIES:
             written: set[int] = set()
             counts = report.entities[entity]
-            started.append((_start_ingest(spark, store, config, raw_root, entity, counts, written), counts, written))
+            started.append(
+                (_start_ingest(spark, store, config, raw_root, entity, counts, written), counts, written)
+            )
         for query, counts, written in started:
             query.awaitTermination()
             # A micro-batch's input rows are its files (one row per file); a replayed batch wrote nothing.
@@ -152,7 +171,9 @@ def ingest(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root
 
 
 def _derived_tables() -> list[str]:
-    return [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [f"gold/{n}" for n in INSIGHTS]
+    return [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [
+        f"gold/{n}" for n in INSIGHTS
+    ]
 
 
 def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
@@ -188,7 +209,9 @@ def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_fr
         rows = silver_rows(validated, entity, ["source_file", "line"]).persist(StorageLevel.MEMORY_AND_DISK)
         counts.silver_total = store.overwrite(rows, f"silver/{entity}", built_from)
         source = F.concat_ws(":", F.col("source_file"), F.col("line").cast("string"))
-        counts.quarantine_total = store.overwrite(quarantine_rows(validated, source), f"quarantine/{entity}", built_from)
+        counts.quarantine_total = store.overwrite(
+            quarantine_rows(validated, source), f"quarantine/{entity}", built_from
+        )
     finally:
         validated.unpersist()
     counts.cleaned = counts.silver_total - before_silver

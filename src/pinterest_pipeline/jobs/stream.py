@@ -62,7 +62,9 @@ class StreamConfig:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
         if not _NAME.match(self.stream_prefix or ""):
-            raise ConfigError(f"invalid stream prefix {self.stream_prefix!r}: letters, digits, '.', '_' and '-' only")
+            raise ConfigError(
+                f"invalid stream prefix {self.stream_prefix!r}: letters, digits, '.', '_' and '-' only"
+            )
         if self.kinesis_endpoint is not None and not re.match(r"^https?://[^/\s]+", self.kinesis_endpoint):
             raise ConfigError(f"the Kinesis endpoint must be an http(s) URL, not {self.kinesis_endpoint!r}")
         if self.max_records_per_trigger is not None and self.max_records_per_trigger < 1:
@@ -104,9 +106,13 @@ class StreamReport:
 
     def lines(self) -> list[str]:
         """A short human summary."""
-        out = [f"{'entity':<6} {'batches':>7} {'read':>8} {'duplicates':>10} {'cleaned':>8} {'quarantined':>11}"]
+        out = [
+            f"{'entity':<6} {'batches':>7} {'read':>8} {'duplicates':>10} {'cleaned':>8} {'quarantined':>11}"
+        ]
         for name, c in self.entities.items():
-            out.append(f"{name:<6} {c.batches:>7} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}")
+            out.append(
+                f"{name:<6} {c.batches:>7} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}"
+            )
         out.append("metric windows updated: " + ", ".join(f"{n} {k}" for n, k in self.metrics.items()))
         return out
 
@@ -196,8 +202,14 @@ def _upkeep(store: DeltaStore, config: StreamConfig, batch_id: int, tables: list
             store.maintain(name, config.upkeep)
 
 
-def _entity_batch(store: DeltaStore, config: StreamConfig, query: str, entity: str, counts: StreamCounts,
-                  lock: threading.Lock):
+def _entity_batch(
+    store: DeltaStore,
+    config: StreamConfig,
+    query: str,
+    entity: str,
+    counts: StreamCounts,
+    lock: threading.Lock,
+):
     tables = [f"stream_quarantine/{entity}", f"stream/{entity}"]
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
@@ -221,8 +233,9 @@ def _entity_batch(store: DeltaStore, config: StreamConfig, query: str, entity: s
     return write_batch
 
 
-def _metric_batch(store: DeltaStore, config: StreamConfig, query: str, name: str, report: StreamReport,
-                  lock: threading.Lock):
+def _metric_batch(
+    store: DeltaStore, config: StreamConfig, query: str, name: str, report: StreamReport, lock: threading.Lock
+):
     table = f"stream/metrics/{name}"
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
@@ -270,7 +283,9 @@ def has_uncommitted_batch(checkpoint: str) -> bool:
 
 
 def _start(writer, config: StreamConfig, query: str):
-    writer = writer.queryName(query).option("checkpointLocation", table_path(config.lake, f"_checkpoints/{query}"))
+    writer = writer.queryName(query).option(
+        "checkpointLocation", table_path(config.lake, f"_checkpoints/{query}")
+    )
     if config.available_now:
         writer = writer.trigger(availableNow=True)
     else:
@@ -291,19 +306,30 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
     report = StreamReport()
     lock = threading.Lock()
     starts = [
-        (f"stream_{entity}", lambda entity=entity: read_stream(spark, config, entity).writeStream.foreachBatch(
-            _entity_batch(store, config, f"stream_{entity}", entity, report.entities[entity], lock)))
+        (
+            f"stream_{entity}",
+            lambda entity=entity: read_stream(spark, config, entity).writeStream.foreachBatch(
+                _entity_batch(store, config, f"stream_{entity}", entity, report.entities[entity], lock)
+            ),
+        )
         for entity in ENTITIES
     ] + [
-        (f"metrics_{name}", lambda name=name, metric=metric: metric(
-            metric_input(read_stream(spark, config, "pin"), config.watermark), config.windows
-        ).writeStream.outputMode("update").foreachBatch(_metric_batch(store, config, f"metrics_{name}", name, report, lock)))
+        (
+            f"metrics_{name}",
+            lambda name=name, metric=metric: (
+                metric(metric_input(read_stream(spark, config, "pin"), config.watermark), config.windows)
+                .writeStream.outputMode("update")
+                .foreachBatch(_metric_batch(store, config, f"metrics_{name}", name, report, lock))
+            ),
+        )
         for name, metric in METRICS.items()
     ]
     queries = []
     try:
         for query, writer in starts:
-            replay = config.available_now and has_uncommitted_batch(table_path(config.lake, f"_checkpoints/{query}"))
+            replay = config.available_now and has_uncommitted_batch(
+                table_path(config.lake, f"_checkpoints/{query}")
+            )
             queries.append(_start(writer(), config, query))
             if not config.available_now:
                 # Start the next query once this one has run a trigger: each query starts a Python worker for
