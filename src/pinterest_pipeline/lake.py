@@ -96,6 +96,9 @@ class DeltaStore:
         self.catalog = catalog
         self.schema = schema
         self._retention_set: set[str] = set()
+        # Each table's history as read right after this store's last write to it: upkeep, which comes next,
+        # needs no second look when that one reaches back far enough.
+        self._written: dict[str, list[dict]] = {}
 
     # --- names -------------------------------------------------------------------------------------------------
 
@@ -187,7 +190,9 @@ class DeltaStore:
     def _committed(self, name: str, before: int | None, tag: str | None, spark: SparkSession) -> dict | None:
         """The metrics of the commit this store just made (found by its tag, newer than `before`), or None when
         nothing was committed."""
-        for row in self.history(name, spark=spark) or []:
+        history = self.history(name, spark=spark) or []
+        self._written[name] = history
+        for row in history:
             if before is not None and int(row["version"]) <= before:
                 break
             if tag is None or row["userMetadata"] == tag:
@@ -271,15 +276,20 @@ class DeltaStore:
 
     def maintain(self, name: str, upkeep: Upkeep = Upkeep(), compact: bool = True) -> list[str]:
         """Compact (OPTIMIZE, when `compact`) and vacuum the table when `upkeep` says it is due; the commands run."""
-        if not self.exists(name):
-            return []
         ref, done = self.ref(name), []
+        history = self._written.pop(name, None)
         if compact:
+            if history is None and self.history(name, 1) is None:
+                return []
             files = self.spark.sql(f"DESCRIBE DETAIL {ref}").select("numFiles").first()[0]
             if files >= upkeep.compact_min_files:
                 self.spark.sql(f"OPTIMIZE {ref}").collect()
                 done.append("OPTIMIZE")
-        history = self.history(name, _VACUUM_HISTORY_DEPTH) or []
+                history = None  # what OPTIMIZE removed counts too
+        if history is None or (len(history) >= _HISTORY_DEPTH and not _vacuumed(history)):
+            history = self.history(name, _VACUUM_HISTORY_DEPTH)
+        if history is None:
+            return []
         if expired_files(history, upkeep.retain_hours) < upkeep.vacuum_min_files:
             return done
         hours = int(upkeep.retain_hours)
@@ -291,6 +301,10 @@ class DeltaStore:
             self._retention_set.add(name)
         self.spark.sql(f"VACUUM {ref} RETAIN {hours} HOURS").collect()
         return done + ["VACUUM"]
+
+
+def _vacuumed(history: list[dict]) -> bool:
+    return any(c["operation"] == "VACUUM END" for c in history)
 
 
 def expired_files(history: list[dict], retain_hours: int) -> int:
