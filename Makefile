@@ -13,7 +13,7 @@ export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup services demo lint test bench clean
+.PHONY: setup services demo lint test test-fast bench clean
 
 setup: $(STAMP) $(JARS_STAMP)
 
@@ -54,6 +54,15 @@ lint: setup
 test: setup services lint
 	dags/setup_airflow_venv.sh
 	$(PY) -m pytest tests
+
+# The edit-test loop: names, errors, column helpers, parsing reasons, cleaning, the nine insights, the metrics
+# and the sink reader, on hand-written rows in one local Spark session; no service, no job run.
+FAST_TESTS := tests/pipeline/test_names.py tests/pipeline/test_errors.py tests/pipeline/test_columns.py \
+	tests/pipeline/test_parsing.py tests/pipeline/test_cleaning.py tests/pipeline/test_insights.py \
+	tests/pipeline/test_readers.py tests/stream/test_metrics.py
+
+test-fast: setup
+	$(PY) -m pytest -q $(FAST_TESTS)
 
 bench: setup
 	$(PY) bench/run.py

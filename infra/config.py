@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from infra.errors import ConfigError
+from pinterest_pipeline import names
+from pinterest_pipeline.names import ENTITIES
 
-ENTITIES = ("pin", "geo", "user")
 ALL_COMPONENTS = ("s3", "iam", "kinesis", "apigateway", "msk", "ec2", "msk-connect", "mwaa")
 # MWAA costs more than everything else together, so it is opt-in.
 DEFAULT_COMPONENTS = tuple(c for c in ALL_COMPONENTS if c != "mwaa")
@@ -110,12 +111,12 @@ class Deployment:
     @property
     def topics(self) -> dict[str, str]:
         """Kafka topic per entity."""
-        return {e: f"{self.name}.{e}" for e in ENTITIES}
+        return {e: names.topic(self.name, e) for e in ENTITIES}
 
     @property
     def streams(self) -> dict[str, str]:
         """Kinesis stream per entity."""
-        return {e: f"{self.name}-{e}" for e in ENTITIES}
+        return {e: names.stream(self.name, e) for e in ENTITIES}
 
     def resource_name(self, suffix: str) -> str:
         """Name of a named resource of this deployment."""

@@ -11,13 +11,20 @@ if __package__ in (None, ""):
     # Run as a script: make `infra` importable as a package from the repository root.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 
 from infra import apigateway, ec2, iam, kinesis, msk, msk_connect, mwaa, names
 from infra.config import ALL_COMPONENTS, load_config_file, make_deployment
 from infra.core import Context, Resource, apply, destroy, plan
-from infra.errors import ConfigError, InfraError
+from infra.errors import ConfigError, InfraError, ServiceError
 from infra.s3 import Bucket
+from pinterest_pipeline.errors import CommandLineParser, run_command
 
 # Creation order; apigateway comes after ec2 because its {proxy+} route points at the REST proxy host.
 ORDER = ("s3", "iam", "kinesis", "msk", "ec2", "apigateway", "msk-connect", "mwaa")
@@ -110,7 +117,7 @@ def run(command: str, ctx: Context, outputs_path: Path) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line (docs/design.md, "Commands", plus --config for settings from a file)."""
-    parser = argparse.ArgumentParser(prog="provision.py", description=__doc__)
+    parser = CommandLineParser(prog="provision.py", description=__doc__)
     parser.add_argument("command", choices=["plan", "apply", "destroy"])
     parser.add_argument("--name", help="deployment name: prefixes and tags every resource")
     parser.add_argument("--region", help="AWS region (default us-east-1)")
@@ -138,31 +145,34 @@ def settings_from(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None, client_factory=None) -> int:
-    """Entry point: one summary on success, one `error:` line and a non-zero status otherwise."""
+    """Entry point: one summary on success; otherwise one line `provision.py <command>: ...` and the exit
+    code of the project's convention (pinterest_pipeline/errors.py)."""
     args = parse_args(argv)
-    try:
+
+    def body() -> int:
         d = make_deployment(settings_from(args))
         ctx = Context(d, client_factory=client_factory)
         return run(args.command, ctx, Path(d.outputs) if d.outputs else default_outputs_path(d.name))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except InfraError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        print(
-            _one_line(f"error: AWS {exc.operation_name}: {err.get('Code')}: {err.get('Message')}"),
-            file=sys.stderr,
-        )
-        return 1
-    except BotoCoreError as exc:
-        print(_one_line(f"error: AWS: {exc}"), file=sys.stderr)
-        return 1
+
+    return run_command(f"provision.py {args.command}", body, describe=_aws_error)
 
 
-def _one_line(message: str, limit: int = 400) -> str:
+def _aws_error(error: Exception) -> InfraError | None:
+    """An AWS failure as one of the convention's kinds: missing credentials or region are bad settings, an
+    endpoint that cannot be reached is an unreachable service, anything else AWS answered failed the run."""
+    if isinstance(error, NoCredentialsError | NoRegionError):
+        return ConfigError(f"AWS: {error}")
+    if isinstance(error, ConnectionError):
+        return ServiceError(_shortened(f"AWS unreachable: {error}"))
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        return InfraError(_shortened(f"AWS {error.operation_name}: {err.get('Code')}: {err.get('Message')}"))
+    if isinstance(error, BotoCoreError):
+        return InfraError(_shortened(f"AWS: {error}"))
+    return None
+
+
+def _shortened(message: str, limit: int = 400) -> str:
     # An endpoint that is not AWS (a proxy, an emulator) can answer with a whole HTML page.
     text = " ".join(message.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -32,6 +32,7 @@ widget, spark, display = notebook_context(globals(), WIDGETS, "pinterest-explore
 
 # COMMAND ----------
 
+from pinterest_pipeline import names
 from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.lake import DeltaStore
 
@@ -41,7 +42,7 @@ store = DeltaStore(spark, lake, catalog or None, schema or None)
 
 def gold(name: str):
     """A gold table: from the Unity Catalog schema when one is named, else from the lake root."""
-    return store.read(f"gold/{name}")
+    return store.read(names.gold(name))
 
 
 def chart(df, x: str, y: str, title: str, series: str | None = None) -> None:

@@ -21,7 +21,6 @@ from pinterest_pipeline.columns import (
     save_location_path,
     timestamp_is_valid,
 )
-from pinterest_pipeline.schemas import SILVER_GEO_SCHEMA, SILVER_PIN_SCHEMA, SILVER_USER_SCHEMA
 
 MIN_AGE, MAX_AGE = 0, 130
 
@@ -117,4 +116,3 @@ VIOLATIONS: dict[str, Callable[[], Column]] = {
     "geo": geo_violation,
     "user": user_violation,
 }
-SILVER_SCHEMAS = {"pin": SILVER_PIN_SCHEMA, "geo": SILVER_GEO_SCHEMA, "user": SILVER_USER_SCHEMA}

@@ -1,18 +1,18 @@
 """`pinterest-pipeline`: the batch job, the streaming job and the local demo (see docs/design.md, "Commands").
 
-Every command prints a short summary and exits non-zero with a one-line reason on bad input or configuration;
+Every command prints a short summary; a failure is one line on stderr with the exit code of its kind
+(errors.py: 2 bad arguments, 3 unreadable input, 4 busy lake, 5 unreachable service, 1 anything else);
 set PINTEREST_DEBUG=1 to see the traceback of an unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import traceback
 
-from pinterest_pipeline.errors import LakeBusyError, PipelineError, one_line
+from pinterest_pipeline.errors import CommandLineParser, LakeBusyError, PipelineError, one_line, run_command
 from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS
+from pinterest_pipeline.names import DEFAULT_PREFIX
 
 # What Delta (and Spark's checkpoint log) raise when two runs write the same table or checkpoint at once.
 _CONCURRENT_WRITE = (
@@ -33,7 +33,9 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lake", required=True, help="lake root for tables and checkpoints (path or URI)")
     p.add_argument(
-        "--topic-prefix", default="pinterest", help="topics are <prefix>.pin|geo|user (default: pinterest)"
+        "--topic-prefix",
+        default=DEFAULT_PREFIX,
+        help=f"topics are <prefix>.pin|geo|user (default: {DEFAULT_PREFIX})",
     )
     p.add_argument("--catalog", help="Unity Catalog catalog for the tables (Databricks; needs --schema)")
     p.add_argument("--schema", help="Unity Catalog schema for the tables (Databricks; needs --catalog)")
@@ -93,7 +95,9 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lake", required=True, help="lake root for tables and checkpoints (path or URI)")
     p.add_argument("--kinesis-endpoint", help="Kinesis endpoint URL (default: AWS's; moto's server locally)")
     p.add_argument(
-        "--stream-prefix", default="pinterest", help="streams are <prefix>-pin|geo|user (default: pinterest)"
+        "--stream-prefix",
+        default=DEFAULT_PREFIX,
+        help=f"streams are <prefix>-pin|geo|user (default: {DEFAULT_PREFIX})",
     )
     p.add_argument("--available-now", action="store_true", help="read what the streams hold now, then stop")
     p.set_defaults(run=_run_stream)
@@ -115,7 +119,7 @@ def _run_stream(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="pinterest-pipeline", description=__doc__.splitlines()[0])
+    parser = CommandLineParser(prog="pinterest-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_batch(sub)
     _add_demo(sub)
@@ -124,29 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: parse, run, and turn failures into one line and an exit code."""
+    """Console entry point: parse, run, and turn failures into one line and an exit code (errors.py)."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except PipelineError as error:
-        print(f"pinterest-pipeline {args.command}: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print(f"pinterest-pipeline {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence of a command-line tool
-        if os.environ.get("PINTEREST_DEBUG"):
-            traceback.print_exc()
-        text = str(error)
-        if any(marker in text for marker in _CONCURRENT_WRITE):
-            busy = LakeBusyError(
-                "another run wrote the same table or checkpoint at the same moment; nothing was "
-                "written twice, run again when it ends"
-            )
-            print(f"pinterest-pipeline {args.command}: {busy}{_log_hint()}", file=sys.stderr)
-            return busy.exit_code
-        print(f"pinterest-pipeline {args.command}: {one_line(error)}{_log_hint()}", file=sys.stderr)
-        return 1
+    return run_command(f"pinterest-pipeline {args.command}", lambda: args.run(args), describe=_spark_error)
+
+
+def _spark_error(error: Exception) -> PipelineError:
+    """An unexpected error in one line that names Spark's log; two writers racing on a table as a busy lake."""
+    if any(marker in str(error) for marker in _CONCURRENT_WRITE):
+        return LakeBusyError(
+            "another run wrote the same table or checkpoint at the same moment; nothing was "
+            f"written twice, run again when it ends{_log_hint()}"
+        )
+    return PipelineError(f"{one_line(error)}{_log_hint()}")
 
 
 def _log_hint() -> str:

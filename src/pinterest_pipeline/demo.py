@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinterest_pipeline.errors import ConfigError, PipelineError
-from pinterest_pipeline.schemas import ENTITIES
+from pinterest_pipeline.names import ENTITIES
 
 DEFAULT_HOME = ".pinterest"
 DEFAULT_EVENTS = 2000

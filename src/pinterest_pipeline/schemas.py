@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 from pyspark.sql import types as T
 
-ENTITIES = ("pin", "geo", "user")
-
 RAW_PIN_SCHEMA = T.StructType(
     [
         T.StructField("index", T.LongType()),
@@ -113,12 +111,11 @@ class Entity:
 
     name: str
     raw_schema: T.StructType
-    silver_schema: T.StructType
     id_field: str  # the key holding the post index in raw records ("index" for pins, "ind" elsewhere)
 
 
 ENTITY = {
-    "pin": Entity("pin", RAW_PIN_SCHEMA, SILVER_PIN_SCHEMA, "index"),
-    "geo": Entity("geo", RAW_GEO_SCHEMA, SILVER_GEO_SCHEMA, "ind"),
-    "user": Entity("user", RAW_USER_SCHEMA, SILVER_USER_SCHEMA, "ind"),
+    "pin": Entity("pin", RAW_PIN_SCHEMA, "index"),
+    "geo": Entity("geo", RAW_GEO_SCHEMA, "ind"),
+    "user": Entity("user", RAW_USER_SCHEMA, "ind"),
 }

@@ -1,4 +1,5 @@
-"""Bad arguments and settings: one `error:` line, a non-zero exit, and no AWS call at all."""
+"""Bad arguments and settings: one `provision.py <command>:` line, exit code 2, and no AWS call at all; AWS
+failures: one line, 2 for missing credentials, 5 for an endpoint that cannot be reached, 1 for what AWS refused."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _no_aws(service):
 def test_bad_arguments(argv, message, capsys):
     assert main(argv, client_factory=_no_aws) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert err.startswith(f"provision.py {argv[0]}: ") and message in err and "\n" not in err
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,7 @@ def test_bad_settings_file(tmp_path, settings, message, capsys):
     config.write_text(json.dumps(settings))
     assert main(["apply", "--name", "demo", "--config", str(config)], client_factory=_no_aws) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and message in err
+    assert err.startswith("provision.py apply: ") and message in err and "\n" not in err
 
 
 def test_unreadable_config_file(tmp_path, capsys):
@@ -93,7 +94,7 @@ def test_runs_as_a_script_from_any_directory(tmp_path):
         check=False,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("error: invalid --name")
+    assert proc.stderr.strip().startswith("provision.py plan: invalid --name")
 
 
 def test_no_credentials_is_one_line(tmp_path, monkeypatch, capsys):
@@ -103,8 +104,9 @@ def test_no_credentials_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     status = main(["plan", "--name", "demo", "--components", "s3", "--endpoint-url", "http://127.0.0.1:9"])
-    assert status == 1
-    assert capsys.readouterr().err.strip().startswith("error: AWS: Unable to locate credentials")
+    assert status == 2  # bad settings: nothing was called
+    err = capsys.readouterr().err
+    assert err.startswith("provision.py plan: AWS: Unable to locate credentials") and err.count("\n") == 1
 
 
 def test_an_aws_error_is_one_line_even_when_the_server_answers_html(tmp_path, capsys):
@@ -126,4 +128,34 @@ def test_an_aws_error_is_one_line_even_when_the_server_answers_html(tmp_path, ca
         )
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1
-    assert err.startswith("error: AWS DescribeStreamSummary: 500: <!doctype html> <html> <h1>Internal")
+    assert err.startswith(
+        "provision.py plan: AWS DescribeStreamSummary: 500: <!doctype html> <html> <h1>Internal"
+    )
+
+
+def test_an_endpoint_that_cannot_be_reached_is_an_unreachable_service(capsys):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status = main(
+        ["plan", "--name", "demo", "--components", "s3", "--endpoint-url", f"http://127.0.0.1:{port}"]
+    )
+    err = capsys.readouterr().err
+    assert status == 5 and err.count("\n") == 1
+    assert err.startswith(
+        f'provision.py plan: AWS unreachable: Could not connect to the endpoint URL: "http://127.0.0.1:{port}/'
+    )
+
+
+def test_a_usage_error_is_one_line_with_exit_code_2():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "infra" / "provision.py"), "create", "--name", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("provision.py: argument command: invalid choice: 'create'")

@@ -83,7 +83,7 @@ def test_name_taken_by_a_resource_that_is_not_ours(moto_endpoint, tmp_path):
     status, out, err = run_cli(moto_endpoint, tmp_path, "apply", "taken")
     assert status == 1
     assert err.strip() == (
-        f"error: s3 bucket taken-{ACCOUNT}-raw exists but is not tagged "
+        f"provision.py apply: s3 bucket taken-{ACCOUNT}-raw exists but is not tagged "
         "deployment=taken; refusing to adopt it"
     )
     assert inventory(moto_endpoint) == before  # refused before creating anything
@@ -97,7 +97,9 @@ def test_missing_dependency_is_reported_before_any_change(moto_endpoint, tmp_pat
     before = inventory(moto_endpoint)
     status, _, err = run_cli(moto_endpoint, tmp_path, "apply", "lonely", components="kinesis,apigateway")
     assert status == 1
-    assert err.strip() == "error: apigateway needs the apigw-kinesis role: apply the iam component"
+    assert (
+        err.strip() == "provision.py apply: apigateway needs the apigw-kinesis role: apply the iam component"
+    )
     assert inventory(moto_endpoint) == before
 
 

@@ -307,7 +307,7 @@ def test_msk_connect_without_plugin_zip_fails_before_any_change(moto_endpoint, s
     assert (
         _run(moto_endpoint, stubs, tmp_path, "apply", "nozip", "msk-connect", bootstrap_servers="b:9098") == 2
     )
-    assert capsys.readouterr().err.startswith("error: msk-connect needs connector_plugin_zip")
+    assert capsys.readouterr().err.startswith("provision.py apply: msk-connect needs connector_plugin_zip")
     kc.assert_no_pending_responses()
     ec2 = client(moto_endpoint, "ec2")
     assert (

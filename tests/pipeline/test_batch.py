@@ -272,7 +272,10 @@ def test_console_script_rejects_missing_arguments():
         check=False,
     )
     assert result.returncode == 2
-    assert "--raw-root" in result.stderr
+    assert result.stderr == (
+        "pinterest-pipeline batch: the following arguments are required: --raw-root "
+        "(see pinterest-pipeline batch --help)\n"
+    )
 
 
 def test_config_validates_on_creation():

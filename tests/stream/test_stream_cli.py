@@ -35,3 +35,18 @@ def test_missing_streams_fail_before_spark_starts(tmp_path, capsys, kinesis_endp
 def test_endpoint_must_be_a_url(tmp_path, capsys):
     assert main(["stream", "--lake", str(tmp_path / "lake"), "--kinesis-endpoint", "localhost:4566"]) == 2
     assert "the Kinesis endpoint must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_an_endpoint_that_cannot_be_reached_is_an_unreachable_service(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    assert main(["stream", "--lake", str(tmp_path / "lake"), "--kinesis-endpoint", endpoint]) == 5
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("pinterest-pipeline stream: Kinesis endpoint unreachable: ") and err.count("\n") == 1
+    )
+    assert not (tmp_path / "lake").exists()

@@ -28,14 +28,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from pinterest_pipeline import names
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
+from pinterest_pipeline.names import ENTITIES, prefix_problem
 from pinterest_pipeline.readers import check_raw_root, new_files_stream, normalize_raw_root, split_records
 from pinterest_pipeline.refine import quarantine_rows, silver_rows, validate
-from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITIES, ENTITY
+from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITY
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Files per ingest micro-batch (one bronze commit each): 2,000 sink files of 500 records is 1M records.
 MAX_FILES_PER_TRIGGER = 2000
 # Independent Spark jobs (the three silver builds, the nine insights) submitted side by side from driver threads.
@@ -49,7 +50,7 @@ class BatchConfig:
 
     raw_root: str
     lake: str
-    topic_prefix: str = "pinterest"
+    topic_prefix: str = names.DEFAULT_PREFIX
     catalog: str | None = None
     schema: str | None = None
     upkeep: Upkeep = field(default_factory=Upkeep)  # when tables are compacted and vacuumed
@@ -57,10 +58,9 @@ class BatchConfig:
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
-        if not _NAME.match(self.topic_prefix or ""):
-            raise ConfigError(
-                f"invalid topic prefix {self.topic_prefix!r}: letters, digits, '.', '_' and '-' only"
-            )
+        problem = prefix_problem(self.topic_prefix, "topic")
+        if problem:
+            raise ConfigError(problem)
         if bool(self.catalog) != bool(self.schema):
             raise ConfigError("--catalog and --schema go together")
         for name in (self.catalog, self.schema):
@@ -69,7 +69,7 @@ class BatchConfig:
 
     def topic(self, entity: str) -> str:
         """The Kafka topic of an entity."""
-        return f"{self.topic_prefix}.{entity}"
+        return names.topic(self.topic_prefix, entity)
 
 
 @dataclass
@@ -132,7 +132,7 @@ def _start_ingest(
     def write_batch(files: DataFrame, batch_id: int) -> None:
         # One pass over the files, no cache: each file is read once, straight into bronze's Parquet files.
         rows = store.append(
-            split_records(files, topic, F.current_timestamp()), f"bronze/{entity}", Txn(query, batch_id)
+            split_records(files, topic, F.current_timestamp()), names.bronze(entity), Txn(query, batch_id)
         )
         if rows:
             counts.read += rows
@@ -142,7 +142,7 @@ def _start_ingest(
     return (
         stream.writeStream.queryName(query)
         .foreachBatch(write_batch)
-        .option("checkpointLocation", table_path(config.lake, f"_checkpoints/{query}"))
+        .option("checkpointLocation", table_path(config.lake, names.checkpoint(query)))
         .trigger(availableNow=True)
         .start()
     )
@@ -172,7 +172,7 @@ def ingest(
 
 def _derived_tables() -> list[str]:
     return [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [
-        f"gold/{n}" for n in INSIGHTS
+        names.gold(n) for n in INSIGHTS
     ]
 
 
@@ -187,9 +187,9 @@ def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
 def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_from: str) -> DataFrame:
     """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights."""
     # Silver and quarantine are only ever overwritten whole: their last write's row count is their size.
-    before_silver = store.last_write_rows(f"silver/{entity}")
-    before_quarantine = store.last_write_rows(f"quarantine/{entity}")
-    bronze = store.read(f"bronze/{entity}", BRONZE_SCHEMA)
+    before_silver = store.last_write_rows(names.silver(entity))
+    before_quarantine = store.last_write_rows(names.quarantine(entity))
+    bronze = store.read(names.bronze(entity), BRONZE_SCHEMA)
     # Bronze is parsed once and kept for both outputs; the raw text is kept only for rejected records, so what
     # is cached is about the size of the typed values.
     validated = (
@@ -207,10 +207,10 @@ def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_fr
     try:
         # The first record of a post wins: first by sink file, then by line (the Kafka order).
         rows = silver_rows(validated, entity, ["source_file", "line"]).persist(StorageLevel.MEMORY_AND_DISK)
-        counts.silver_total = store.overwrite(rows, f"silver/{entity}", built_from)
+        counts.silver_total = store.overwrite(rows, names.silver(entity), built_from)
         source = F.concat_ws(":", F.col("source_file"), F.col("line").cast("string"))
         counts.quarantine_total = store.overwrite(
-            quarantine_rows(validated, source), f"quarantine/{entity}", built_from
+            quarantine_rows(validated, source), names.quarantine(entity), built_from
         )
     finally:
         validated.unpersist()
@@ -231,7 +231,7 @@ def build_derived(store: DeltaStore, report: BatchReport, built_from: str) -> No
 
     def write_insight(name: str) -> int:
         # A gold table is a few hundred rows at most: one file.
-        return store.overwrite(INSIGHTS[name](silver).coalesce(1), f"gold/{name}", built_from)
+        return store.overwrite(INSIGHTS[name](silver).coalesce(1), names.gold(name), built_from)
 
     try:
         report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
@@ -262,12 +262,12 @@ def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: 
     ingest(spark, store, config, raw_root, report)
     report.seconds["ingest"] = time.monotonic() - started
     started = time.monotonic()
-    grown = [f"bronze/{e}" for e, c in report.entities.items() if c.read]
+    grown = [names.bronze(e) for e, c in report.entities.items() if c.read]
     if grown:
         # Compacted (when due) before silver reads it; upkeep commits change no data: the notes below skip them.
         maintain(store, config, grown, compact=True)
     upkeep = time.monotonic() - started
-    built_from = json.dumps({e: store.data_version(f"bronze/{e}") for e in ENTITIES}, sort_keys=True)
+    built_from = json.dumps({e: store.data_version(names.bronze(e)) for e in ENTITIES}, sort_keys=True)
     notes = _parallel({name: functools.partial(store.last_note, name) for name in _derived_tables()})
     if any(note != built_from for note in notes.values()):
         build_derived(store, report, built_from)

@@ -27,16 +27,17 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
-from pinterest_pipeline.errors import ConfigError, InputError
+from pinterest_pipeline.errors import ConfigError, InputError, ServiceError
 from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
 from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
 from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
+from pinterest_pipeline.names import ENTITIES, prefix_problem
 from pinterest_pipeline.refine import quarantine_rows, validate
-from pinterest_pipeline.schemas import ENTITIES, ENTITY
+from pinterest_pipeline.schemas import ENTITY
 from pinterest_pipeline.session import on_databricks
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _INTERVAL = re.compile(r"^\d+ (second|minute|hour)s?$")
 
 
@@ -46,7 +47,7 @@ class StreamConfig:
 
     lake: str
     kinesis_endpoint: str | None = None
-    stream_prefix: str = "pinterest"
+    stream_prefix: str = names.DEFAULT_PREFIX
     available_now: bool = False
     region: str = "us-east-1"
     trigger_interval: str = "5 seconds"
@@ -61,10 +62,9 @@ class StreamConfig:
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
-        if not _NAME.match(self.stream_prefix or ""):
-            raise ConfigError(
-                f"invalid stream prefix {self.stream_prefix!r}: letters, digits, '.', '_' and '-' only"
-            )
+        problem = prefix_problem(self.stream_prefix, "stream")
+        if problem:
+            raise ConfigError(problem)
         if self.kinesis_endpoint is not None and not re.match(r"^https?://[^/\s]+", self.kinesis_endpoint):
             raise ConfigError(f"the Kinesis endpoint must be an http(s) URL, not {self.kinesis_endpoint!r}")
         if self.max_records_per_trigger is not None and self.max_records_per_trigger < 1:
@@ -79,7 +79,7 @@ class StreamConfig:
 
     def stream(self, entity: str) -> str:
         """The Kinesis stream of an entity."""
-        return f"{self.stream_prefix}-{entity}"
+        return names.stream(self.stream_prefix, entity)
 
 
 @dataclass
@@ -119,7 +119,7 @@ class StreamReport:
 
 def check_streams(config: StreamConfig) -> None:
     """Fail with one line, before anything is written, when a stream does not exist (off Databricks)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     client = KinesisOptions(config.stream("pin"), config.kinesis_endpoint, config.region).client()
     for entity in ENTITIES:
@@ -131,8 +131,10 @@ def check_streams(config: StreamConfig) -> None:
             if code == "ResourceNotFoundException":
                 raise InputError(f"Kinesis stream {name!r} not found") from None
             raise InputError(f"Kinesis stream {name!r}: {code or error}") from None
+        except NoCredentialsError as error:
+            raise ConfigError(f"Kinesis: {error}") from None
         except BotoCoreError as error:
-            raise InputError(f"Kinesis endpoint unreachable: {error}") from None
+            raise ServiceError(f"Kinesis endpoint unreachable: {error}") from None
 
 
 def read_stream(spark: SparkSession, config: StreamConfig, entity: str) -> DataFrame:
@@ -210,7 +212,7 @@ def _entity_batch(
     counts: StreamCounts,
     lock: threading.Lock,
 ):
-    tables = [f"stream_quarantine/{entity}", f"stream/{entity}"]
+    tables = [names.stream_quarantine(entity), names.stream_table(entity)]
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         records = as_records(batch).persist(StorageLevel.MEMORY_AND_DISK)
@@ -236,7 +238,7 @@ def _entity_batch(
 def _metric_batch(
     store: DeltaStore, config: StreamConfig, query: str, name: str, report: StreamReport, lock: threading.Lock
 ):
-    table = f"stream/metrics/{name}"
+    table = names.metric(name)
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
@@ -284,7 +286,7 @@ def has_uncommitted_batch(checkpoint: str) -> bool:
 
 def _start(writer, config: StreamConfig, query: str):
     writer = writer.queryName(query).option(
-        "checkpointLocation", table_path(config.lake, f"_checkpoints/{query}")
+        "checkpointLocation", table_path(config.lake, names.checkpoint(query))
     )
     if config.available_now:
         writer = writer.trigger(availableNow=True)
@@ -328,7 +330,7 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
     try:
         for query, writer in starts:
             replay = config.available_now and has_uncommitted_batch(
-                table_path(config.lake, f"_checkpoints/{query}")
+                table_path(config.lake, names.checkpoint(query))
             )
             queries.append(_start(writer(), config, query))
             if not config.available_now:
