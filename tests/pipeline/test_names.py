@@ -54,7 +54,7 @@ def test_kinesis_stream_rule(name, valid):
     assert names.valid_stream(name) is valid
 
 
-@pytest.mark.parametrize("prefix", ["pinterest", "0a1b2c3d4e5f", "my.app_1-x", "p" * 123])
+@pytest.mark.parametrize("prefix", ["pinterest", "posts2026", "my.app_1-x", "p" * 123])
 def test_a_good_prefix_names_legal_topics_and_streams(prefix):
     assert names.prefix_problem(prefix, "topic") is None
     for entity in names.ENTITIES:

@@ -4,6 +4,7 @@ local stand-ins; each is allowed here by file, type and hash, with the reason.""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 import subprocess
@@ -27,6 +28,7 @@ tests/emulator/test_gateway_fuzz.py | Secret Keyword | ca784a45e0b47291380a606f3
 tests/emulator/test_gateway_kafka_rest.py | Secret Keyword | fef341f85d87439e7d91a2d465b9871ef66b5e98 | test API key, loopback
 tests/emulator/test_gateway_kinesis.py | Secret Keyword | dc724af18fbdd4e59189f5fe768a5f8311527050 | moto's dummy 'testing'
 tests/emulator/test_post.py | Secret Keyword | dff6d4ff5dc357cf451d1855ab9cbda562645c9f | test API key, loopback server
+tests/infra/conftest.py | Secret Keyword | dc724af18fbdd4e59189f5fe768a5f8311527050 | moto's dummy 'testing', forced over any real ones
 """
 ALLOWED = {
     tuple(part.strip() for part in line.split("|")[:3]): line.split("|")[3].strip()
@@ -72,8 +74,8 @@ def test_the_scan_finds_a_planted_aws_key(tmp_path):
     )
     (tmp_path / "clean.py").write_text('region = "us-east-1"\n', encoding="utf-8")
     findings = scan("notebooks/job.py", "clean.py", root=tmp_path)
-    assert {(name, kind) for name, kind, _ in findings} >= {
-        ("notebooks/job.py", "AWS Access Key"),
-        ("notebooks/job.py", "Secret Keyword"),
-    }
+    assert ("notebooks/job.py", "AWS Access Key") in {(name, kind) for name, kind, _ in findings}
+    # The secret itself, by whichever detector sees it first: the keyword detector, or the entropy detector for a
+    # secret that starts with "/" or "+" (as about one in twenty do).
+    assert ("notebooks/job.py", hashlib.sha1(secret.encode()).hexdigest()) in {(n, h) for n, _, h in findings}
     assert not any(name == "clean.py" for name, _, _ in findings)

@@ -12,14 +12,8 @@ _names = itertools.count()
 
 @pytest.fixture
 def kinesis(kinesis_endpoint):
-    """A boto3 Kinesis client on the moto server."""
-    return boto3.client(
-        "kinesis",
-        endpoint_url=kinesis_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    """A boto3 Kinesis client on the moto server (with tests/conftest.py's dummy credentials)."""
+    return boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
 
 
 @pytest.fixture
