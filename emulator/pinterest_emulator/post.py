@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from pinterest_emulator.db import DEFAULT_DB_URL, EmulatorError
+from pinterest_pipeline.names import ENTITIES
 
 TARGETS = ("console", "kafka-rest", "kinesis", "kinesis-direct")
 DEFAULT_GATEWAY = "http://127.0.0.1:8082"
@@ -150,7 +151,7 @@ def post_events(
 
     from pinterest_emulator import db
     from pinterest_emulator import sampling as sampling_mod
-    from pinterest_emulator.targets import ENTITIES, KINESIS_MAX_RECORDS, GaveUp, Rejected, make_target
+    from pinterest_emulator.targets import KINESIS_MAX_RECORDS, GaveUp, Rejected, make_target
 
     if target not in TARGETS:
         raise EmulatorError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")

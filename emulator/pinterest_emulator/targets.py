@@ -13,11 +13,12 @@ import json
 import sys
 from dataclasses import dataclass
 
+from pinterest_pipeline.names import DEFAULT_PREFIX, stream, topic
+
 KAFKA_JSON = "application/vnd.kafka.json.v2+json"
 KINESIS_MAX_RECORDS = 500
 # Kinesis errors that mean "slow down": retried, like a 429, even though Kinesis answers them with a 400
 THROTTLING = ("ProvisionedThroughputExceededException", "ThrottlingException")
-ENTITIES = ("pin", "geo", "user")
 
 
 class Retryable(Exception):
@@ -119,7 +120,7 @@ class Target:
 class ConsoleTarget(Target):
     """JSON lines on a stream: {"topic": "<prefix>.<entity>", "value": record}."""
 
-    def __init__(self, out=None, topic_prefix: str = "pinterest", **kwargs):
+    def __init__(self, out=None, topic_prefix: str = DEFAULT_PREFIX, **kwargs):
         super().__init__(**kwargs)
         self.out = out or sys.stdout
         self.topic_prefix = topic_prefix
@@ -127,7 +128,7 @@ class ConsoleTarget(Target):
     def _send_once(self, entity, records):
         for record in records:
             self.out.write(
-                json.dumps({"topic": f"{self.topic_prefix}.{entity}", "value": record}, ensure_ascii=False)
+                json.dumps({"topic": topic(self.topic_prefix, entity), "value": record}, ensure_ascii=False)
                 + "\n"
             )
         self.out.flush()
@@ -182,14 +183,14 @@ class HttpTarget(Target):
 class KafkaRestTarget(HttpTarget):
     """Confluent REST Proxy v2: POST /topics/<prefix>.<entity> with {"records": [{"value": ...}, ...]}."""
 
-    def __init__(self, gateway: str, topic_prefix: str = "pinterest", **kwargs):
+    def __init__(self, gateway: str, topic_prefix: str = DEFAULT_PREFIX, **kwargs):
         super().__init__(gateway, **kwargs)
         self.topic_prefix = topic_prefix
 
     def _send_once(self, entity, records):
         answer = self._request(
             "POST",
-            f"/topics/{self.topic_prefix}.{entity}",
+            f"/topics/{topic(self.topic_prefix, entity)}",
             {"records": [{"value": r} for r in records]},
             KAFKA_JSON,
         )
@@ -202,28 +203,28 @@ class KafkaRestTarget(HttpTarget):
 class KinesisProxyTarget(HttpTarget):
     """API Gateway's Kinesis proxy: PUT /streams/<name>/record (single, as the course did) or /records."""
 
-    def __init__(self, gateway: str, stream_prefix: str = "pinterest", single: bool = False, **kwargs):
+    def __init__(self, gateway: str, stream_prefix: str = DEFAULT_PREFIX, single: bool = False, **kwargs):
         super().__init__(gateway, **kwargs)
         self.stream_prefix = stream_prefix
         self.single = single
 
     def _send_once(self, entity, records):
-        stream = f"{self.stream_prefix}-{entity}"
+        name = stream(self.stream_prefix, entity)
         if self.single:
             if len(records) != 1:
                 raise ValueError("single-record mode sends one record per request")
             self._request(
                 "PUT",
-                f"/streams/{stream}/record",
-                {"StreamName": stream, "Data": records[0], "PartitionKey": partition_key(entity, records[0])},
+                f"/streams/{name}/record",
+                {"StreamName": name, "Data": records[0], "PartitionKey": partition_key(entity, records[0])},
                 "application/json",
             )
             return []
         answer = self._request(
             "PUT",
-            f"/streams/{stream}/records",
+            f"/streams/{name}/records",
             {
-                "StreamName": stream,
+                "StreamName": name,
                 "Records": [{"Data": r, "PartitionKey": partition_key(entity, r)} for r in records],
             },
             "application/json",
@@ -253,7 +254,7 @@ class KinesisDirectTarget(Target):
 
     def __init__(
         self,
-        stream_prefix: str = "pinterest",
+        stream_prefix: str = DEFAULT_PREFIX,
         endpoint_url: str | None = None,
         region: str | None = None,
         **kwargs,
@@ -276,10 +277,10 @@ class KinesisDirectTarget(Target):
         from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
-        stream = f"{self.stream_prefix}-{entity}"
+        name = stream(self.stream_prefix, entity)
         try:
             answer = self.client.put_records(
-                StreamName=stream,
+                StreamName=name,
                 Records=[
                     {
                         "Data": json.dumps(r, ensure_ascii=False).encode(),
@@ -292,12 +293,12 @@ class KinesisDirectTarget(Target):
             code = exc.response.get("Error", {}).get("Code", "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code in THROTTLING or status >= 500:
-                raise Retryable(f"put_records {stream}: {code}") from exc
-            raise Rejected(f"put_records {stream}: {code}: {exc}") from exc
+                raise Retryable(f"put_records {name}: {code}") from exc
+            raise Rejected(f"put_records {name}: {code}: {exc}") from exc
         except (BotoConnectionError, HTTPClientError) as exc:
-            raise Retryable(f"put_records {stream}: {exc}") from exc
+            raise Retryable(f"put_records {name}: {exc}") from exc
         except BotoCoreError as exc:  # no credentials, no region, bad parameters: retrying cannot help
-            raise Rejected(f"put_records {stream}: {exc}") from exc
+            raise Rejected(f"put_records {name}: {exc}") from exc
         return _failed_positions(answer, len(records))
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
 
+from pinterest_pipeline.names import DEFAULT_PREFIX, ENTITIES, topic
+
 from . import kafka_rest, openapi
 from .kinesis import KinesisProxy, ProxyResponse
 from .sink import Sink
 
 log = logging.getLogger(__name__)
 
-ENTITIES = ("pin", "geo", "user")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
 DRAIN_BYTES = 64 * 1024 * 1024  # a refused body up to this size is read (and dropped) before the 413
@@ -310,7 +311,7 @@ class Gateway:
         flush_size: int = 500,
         rotate_interval_ms: int = 60000,
         api_key: str | None = None,
-        topic_prefix: str = "pinterest",
+        topic_prefix: str = DEFAULT_PREFIX,
         auto_create_topics: bool = False,
         partitions: int = 1,
         max_request_bytes: int = MAX_REQUEST_BYTES,
@@ -343,7 +344,7 @@ class Gateway:
             raise ValueError(f"raw root {self.raw_root} is not a folder")
         self.sink = Sink(self.raw_root, self.flush_size, self.rotate_interval_ms, self.partitions)
         for entity in ENTITIES:
-            self.sink.create_topic(f"{self.topic_prefix}.{entity}")
+            self.sink.create_topic(topic(self.topic_prefix, entity))
         try:
             self._server = _Server((self.host, self.port), _Handler, self, self.max_connections)
             if self.kinesis_endpoint is None:
