@@ -147,7 +147,7 @@ def _rows(df) -> list[dict]:
 def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
     """Run the whole local pipeline and write the report."""
     from pinterest_emulator.gateway import Gateway
-    from pinterest_emulator.gateway.server import start_moto, stop_moto
+    from pinterest_emulator.local_kinesis import start_moto, stop_moto
 
     from pinterest_pipeline import report
     from pinterest_pipeline.insights import INSIGHTS

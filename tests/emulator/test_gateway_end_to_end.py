@@ -7,7 +7,8 @@ import json
 
 import boto3
 import requests
-from pinterest_emulator.gateway import Gateway, start_moto, stop_moto
+from pinterest_emulator.gateway import Gateway
+from pinterest_emulator.local_kinesis import start_moto, stop_moto
 from pinterest_emulator.post import post_events
 
 try:

@@ -3,7 +3,7 @@
 Topics: `<prefix>.pin|geo|user` always exist (prefix `pinterest`, `--topic-prefix`); with
 `--auto-create-topics` a produce to any other legal topic name creates it, like Kafka's
 auto.create.topics.enable, and topics found on disk at start exist again. The Python API for the demo and
-tests is `Gateway` (a context manager) and `start_moto()`.
+tests is `Gateway` (a context manager); a Kinesis endpoint of one's own is `pinterest_emulator.local_kinesis`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import signal
 import sys
 import threading
 
-from .server import Gateway, start_moto, stop_moto
+from .server import Gateway
 
-__all__ = ["Gateway", "add_arguments", "run", "start_moto", "stop_moto"]
+__all__ = ["Gateway", "add_arguments", "run"]
 
 
 def _positive(text: str) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
 
+from pinterest_emulator.local_kinesis import start_moto, stop_moto
 from pinterest_pipeline.names import DEFAULT_PREFIX, ENTITIES, topic
 
 from . import kafka_rest, openapi
@@ -23,27 +24,6 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
 DRAIN_BYTES = 64 * 1024 * 1024  # a refused body up to this size is read (and dropped) before the 413
-_MOTO_SERVERS: dict[str, object] = {}
-
-
-def start_moto() -> str:
-    """Start moto's server in a background thread on 127.0.0.1 (a free port); returns its endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    _MOTO_SERVERS[url] = server
-    return url
-
-
-def stop_moto(url: str) -> None:
-    """Stop a server started by `start_moto`."""
-    server = _MOTO_SERVERS.pop(url, None)
-    if server is not None:
-        server.stop()
 
 
 class ByteBudget:
