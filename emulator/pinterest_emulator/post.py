@@ -14,7 +14,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from pinterest_emulator.db import DEFAULT_DB_URL, EmulatorError
+from pinterest_emulator.db import DEFAULT_DB_URL
+from pinterest_pipeline.errors import ConfigError, InputError, PipelineError, ServiceError
 from pinterest_pipeline.names import ENTITIES
 
 TARGETS = ("console", "kafka-rest", "kinesis", "kinesis-direct")
@@ -34,8 +35,16 @@ class PostReport:
     requests: int
     resent: int
     seconds: float
-    error: str | None = None
+    # Why the run stopped before its end: a ServiceError when the gateway, Kinesis or the database could not be
+    # reached, an InputError for a source that breaks its contract, else a PipelineError (records refused or
+    # still unacknowledged after the last attempt).
+    failure: PipelineError | None = None
     db_retries: int = 0  # source reads retried on a new connection after the old one was lost
+
+    @property
+    def error(self) -> str | None:
+        """The failure's message, if the run failed."""
+        return None if self.failure is None else str(self.failure)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +64,14 @@ class PostReport:
             f"resent) in {self.seconds:.1f}s, {self.events_per_second:.0f} events/s"
             + (f"; {self.db_retries} source reads retried after a lost connection" if self.db_retries else "")
         )
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; `report` counts what it had done (sent batches are finished, the target closed)."""
+
+    def __init__(self, report: PostReport):
+        super().__init__("interrupted")
+        self.report = report
 
 
 def _positive(kind):
@@ -143,23 +160,24 @@ def post_events(
 ) -> PostReport:
     """Read events from the source database and send them to a target; returns a PostReport.
 
-    Raises EmulatorError on bad arguments or an unusable source, before anything is sent. A source read whose
-    connection is lost is retried on a new connection (`db_attempts` tries, default db.DB_ATTEMPTS); a source
-    that stays unreachable ends the run with its error in the report.
+    Raises, before anything is sent, ConfigError on bad arguments, InputError for source tables that are
+    missing or too small, ServiceError for a database that cannot be reached. A source read whose connection is
+    lost is retried on a new connection (`db_attempts` tries, default db.DB_ATTEMPTS); a source that stays
+    unreachable ends the run with a ServiceError in the report. Ctrl-C raises `Interrupted`, carrying the report.
     """
     from tqdm import tqdm
 
     from pinterest_emulator import db
     from pinterest_emulator import sampling as sampling_mod
-    from pinterest_emulator.targets import KINESIS_MAX_RECORDS, GaveUp, Rejected, make_target
+    from pinterest_emulator.targets import KINESIS_MAX_RECORDS, make_target
 
     if target not in TARGETS:
-        raise EmulatorError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
+        raise ConfigError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
     for name, value in (("count", count), ("duration", duration), ("rate", rate), ("batch-size", batch_size)):
         if value is not None and value <= 0:
-            raise EmulatorError(f"--{name} must be > 0, got {value}")
+            raise ConfigError(f"--{name} must be > 0, got {value}")
     if target.startswith("kinesis") and batch_size > KINESIS_MAX_RECORDS:
-        raise EmulatorError(
+        raise ConfigError(
             f"--batch-size {batch_size} exceeds Kinesis PutRecords' {KINESIS_MAX_RECORDS} records"
         )
     if rate is not None:
@@ -169,21 +187,21 @@ def post_events(
     try:
         missing = [name for name in db.TABLE_NAMES.values() if name not in db.existing_tables(engine)]
         if missing:
-            raise EmulatorError(f"{db_url} lacks {', '.join(missing)} (run pinterest-emulator seed-db first)")
+            raise InputError(f"{db_url} lacks {', '.join(missing)} (run pinterest-emulator seed-db first)")
         rows = db.index_span(engine)
         if sampling == "original":
             if rows <= sampling_mod.ORIGINAL_HIGHEST:
-                raise EmulatorError(
+                raise InputError(
                     f"original sampling reads indexes 0..{sampling_mod.ORIGINAL_HIGHEST} but the "
                     f"source has {rows} rows (seed more, or use --sampling uniform)"
                 )
             indexes = sampling_mod.original_indexes(sampling_mod.ORIGINAL_SEED if seed is None else seed)
         elif sampling == "uniform":
             if rows == 0:
-                raise EmulatorError(f"{db_url} has no rows")
+                raise InputError(f"{db_url} has no rows")
             indexes = sampling_mod.uniform_indexes(rows, DEFAULT_UNIFORM_SEED if seed is None else seed)
         else:
-            raise EmulatorError(f"unknown sampling {sampling!r} (original or uniform)")
+            raise ConfigError(f"unknown sampling {sampling!r} (original or uniform)")
         sender = make_target(
             target,
             gateway,
@@ -202,7 +220,6 @@ def post_events(
             sender,
             indexes,
             ENTITIES,
-            (Rejected, GaveUp),
             count,
             duration,
             rate,
@@ -251,7 +268,7 @@ def _read_batch(
     for entity in entities:
         absent = sorted(set(draws) - fetched[entity].keys())
         if absent:
-            raise EmulatorError(
+            raise InputError(
                 f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source tables must hold indexes 0..n-1"
             )
     return draws, fetched
@@ -262,7 +279,6 @@ def _run(
     sender,
     indexes,
     entities,
-    fatal,
     count,
     duration,
     rate,
@@ -277,8 +293,11 @@ def _run(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from pinterest_emulator.targets import GaveUp, Rejected, Unreachable
+
     events = sent = planned = 0
-    error = None
+    failure: PipelineError | None = None
+    interrupted = False
     retries = _Counter()
     started = time.monotonic()
     tables = ThreadPoolExecutor(len(entities), thread_name_prefix="read-table")
@@ -315,10 +334,14 @@ def _run(
                         time.sleep(delay)
                 if duration is not None and time.monotonic() - started >= duration:
                     break
-    except (*fatal, EmulatorError) as exc:
-        error = str(exc)
+    except Unreachable as exc:
+        failure = ServiceError(str(exc))
+    except (Rejected, GaveUp) as exc:
+        failure = PipelineError(str(exc))
+    except PipelineError as exc:  # the source: out of reach (ServiceError), or a missing row (InputError)
+        failure = exc
     except KeyboardInterrupt:
-        error = "interrupted"
+        interrupted = True
     finally:
         if upcoming is not None:
             upcoming.cancel()
@@ -326,9 +349,9 @@ def _run(
         tables.shutdown(wait=True)
         sender.close()
     stats = sender.stats
-    if error is None and stats.failed:
-        error = f"{stats.failed} records not acknowledged; last error: {stats.last_error}"
-    return PostReport(
+    if failure is None and stats.failed:
+        failure = PipelineError(f"{stats.failed} records not acknowledged; last error: {stats.last_error}")
+    report = PostReport(
         events,
         sent,
         stats.acknowledged,
@@ -336,13 +359,21 @@ def _run(
         stats.requests,
         stats.resent,
         time.monotonic() - started,
-        error,
+        failure,
         retries.value,
     )
+    if interrupted:
+        raise Interrupted(report)
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run post from parsed arguments; returns the exit code."""
+    """Run post from parsed arguments; returns the exit code (a failure raises, for the command line).
+
+    The summary line goes to stderr (stdout carries the console target's records) after every run that sent
+    something, before the failure's line if it failed. A run that acknowledged nothing and stopped on an
+    unreachable service or unreadable input raises that alone: it has nothing to count.
+    """
     try:
         report = post_events(
             target=args.target,
@@ -363,11 +394,14 @@ def run(args: argparse.Namespace) -> int:
             max_attempts=args.max_attempts,
             backoff=args.backoff,
         )
-    except EmulatorError as exc:
-        print(f"post: error: {exc}", file=sys.stderr)
-        return 2
+    except Interrupted as stop:
+        print(stop.report.summary(), file=sys.stderr)
+        raise
+    if report.ok:
+        print(report.summary(), file=sys.stderr)
+        return 0
+    failure = report.failure or PipelineError("not every record sent was acknowledged")
+    if report.acknowledged == 0 and failure.exit_code != PipelineError.exit_code:
+        raise failure
     print(report.summary(), file=sys.stderr)
-    if not report.ok:
-        print(f"post: error: {report.error}", file=sys.stderr)
-        return 1
-    return 0
+    raise PipelineError(str(failure)) from failure  # records were posted, then the run failed: exit code 1

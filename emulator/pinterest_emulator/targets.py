@@ -4,7 +4,8 @@ Every target delivers one batch of records of one entity and says how many were 
 5xx, 429, Kinesis throttling (a 400 ProvisionedThroughputExceededException, also through the Kinesis proxy) and
 partial failures are retried with exponential backoff (tenacity); after a partial failure only the
 records that failed are sent again. A 4xx other than 429 means the request itself is wrong: it is not retried and
-stops the run (`Rejected`); so do records still unacknowledged after the last attempt (`GaveUp`).
+stops the run (`Rejected`); so do records still unacknowledged after the last attempt (`GaveUp`, or
+`Unreachable` when the last attempt could not even connect: refused, unknown host, connect timeout).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class Retryable(Exception):
     """A failure worth retrying (connection error, 5xx, 429)."""
 
 
+class CannotConnect(Retryable):
+    """No connection could be made to the receiver (refused, unknown host, connect timeout); worth retrying."""
+
+
 class PartialFailure(Exception):
     """Some records of a batch were not accepted; they are retried alone."""
 
@@ -35,6 +40,10 @@ class Rejected(Exception):
 
 class GaveUp(Exception):
     """Records were still not acknowledged after the last attempt."""
+
+
+class Unreachable(GaveUp):
+    """The last attempt, like the ones before it, could not connect to the receiver at all."""
 
 
 @dataclass
@@ -108,7 +117,8 @@ class Target:
         try:
             retrying(attempt)
         except (Retryable, PartialFailure) as exc:
-            raise GaveUp(f"gave up after {self.max_attempts} attempts: {exc}") from exc
+            gave_up = Unreachable if isinstance(exc, CannotConnect) else GaveUp
+            raise gave_up(f"gave up after {self.max_attempts} attempts: {exc}") from exc
         finally:
             self.stats.failed += len(pending)
             self.stats.acknowledged += len(records) - len(pending)
@@ -162,6 +172,9 @@ class HttpTarget(Target):
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
+            reason = _connect_failure(exc)
+            if reason is not None:
+                raise CannotConnect(f"{method} {url}: cannot connect: {reason}") from exc
             raise Retryable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise Retryable(f"{method} {url}: HTTP {response.status_code}")
@@ -232,6 +245,22 @@ class KinesisProxyTarget(HttpTarget):
         return _failed_positions(answer, len(records))
 
 
+def _connect_failure(exc: Exception) -> str | None:
+    """Why no connection could be made (refused, unknown host, connect timeout), or None if one was made.
+
+    A connection made and then dropped (the server hung up, reset it mid-answer) is not one of these: the
+    receiver is there, only its answer was lost.
+    """
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if not isinstance(exc, requests.ConnectionError):
+        return None
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError carries what stopped the connection
+    return str(cause) if isinstance(cause, (ConnectTimeoutError, NewConnectionError)) else None
+
+
 def _error_type(response) -> str | None:
     """The `__type` of a Kinesis error body, if the answer is one."""
     try:
@@ -274,7 +303,13 @@ class KinesisDirectTarget(Target):
         )
 
     def _send_once(self, entity, records):
-        from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            HTTPClientError,
+        )
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
         name = stream(self.stream_prefix, entity)
@@ -295,6 +330,8 @@ class KinesisDirectTarget(Target):
             if code in THROTTLING or status >= 500:
                 raise Retryable(f"put_records {name}: {code}") from exc
             raise Rejected(f"put_records {name}: {code}: {exc}") from exc
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            raise CannotConnect(f"put_records {name}: cannot connect: {exc}") from exc
         except (BotoConnectionError, HTTPClientError) as exc:
             raise Retryable(f"put_records {name}: {exc}") from exc
         except BotoCoreError as exc:  # no credentials, no region, bad parameters: retrying cannot help

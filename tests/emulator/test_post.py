@@ -270,11 +270,14 @@ def test_exhausted_retries_exit_non_zero_with_counts(seeded_sqlite, http_sink, c
             "0.001",
         ]
     )
-    err = capsys.readouterr().err
+    summary, failure = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     # The run stops at the first batch it cannot deliver: the geo and user records were never read out.
-    assert "events read 4, records sent 4, acknowledged 0, failed 4" in err
-    assert "post: error: gave up after 2 attempts: POST " in err and "HTTP 503" in err
+    assert "events read 4, records sent 4, acknowledged 0, failed 4" in summary
+    assert (
+        failure.startswith("pinterest-emulator post: gave up after 2 attempts: POST ")
+        and "HTTP 503" in failure
+    )
     assert len(http_sink.requests) == 2
 
 
@@ -295,12 +298,13 @@ def test_a_rejected_request_stops_the_run(seeded_sqlite, http_sink, capsys):
             "10",
         ]
     )
-    err = capsys.readouterr().err.strip().splitlines()
+    summary, failure = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(http_sink.requests) == 1
-    assert err[-1].startswith("post: error: PUT ") and "HTTP 403" in err[-1]
+    assert summary.startswith("post: events read 10, records sent 10, acknowledged 0")
+    assert failure.startswith("pinterest-emulator post: PUT ") and "HTTP 403" in failure
 
 
-def test_unreachable_gateway_fails_after_retries(seeded_sqlite, capsys):
+def test_unreachable_gateway_fails_after_retries_with_one_line_and_exit_code_5(seeded_sqlite, capsys):
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
@@ -324,36 +328,40 @@ def test_unreachable_gateway_fails_after_retries(seeded_sqlite, capsys):
         ]
     )
     err = capsys.readouterr().err
-    assert code == 1 and "failed 2" in err and "ConnectionError" in err
+    assert code == 5 and err.count("\n") == 1  # nothing was posted: the reason alone, no counts
+    assert err.startswith("pinterest-emulator post: gave up after 2 attempts: POST ")
+    assert "cannot connect" in err and "Connection refused" in err
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "argv, code, message",
     [
-        (["--target", "kinesis", "--batch-size", "501"], "exceeds Kinesis PutRecords' 500 records"),
-        (["--target", "console", "--db-url", "sqlite:///{tmp}/empty.db"], "lacks pinterest_data"),
-        (["--target", "console", "--db-url", "{small}"], "original sampling reads indexes 0..11000"),
+        (["--target", "kinesis", "--batch-size", "501"], 2, "exceeds Kinesis PutRecords' 500 records"),
+        (["--target", "console", "--db-url", "sqlite:///{tmp}/empty.db"], 3, "lacks pinterest_data"),
+        (["--target", "console", "--db-url", "{small}"], 3, "original sampling reads indexes 0..11000"),
     ],
 )
-def test_bad_input_is_one_line_and_non_zero(tmp_path, capsys, argv, message):
+def test_bad_input_is_one_line_and_non_zero(tmp_path, capsys, argv, code, message):
     small = f"sqlite:///{tmp_path / 'small.db'}"
     seed_database(small, rows=20, seed=1, progress=False)
     argv = [a.format(tmp=tmp_path, small=small) for a in argv]
     if "--db-url" not in argv:
         argv += ["--db-url", small]
-    assert main(["post", *argv]) == 2
+    assert main(["post", *argv]) == code
     err = capsys.readouterr().err.strip()
-    assert err.startswith("post: error:") and message in err and "\n" not in err
+    assert err.startswith("pinterest-emulator post: ") and message in err and "\n" not in err
 
 
 @pytest.mark.parametrize(
     "argv", [["--batch-size", "0"], ["--count", "-1"], ["--rate", "0"], ["--target", "nope"]]
 )
-def test_argument_errors_exit_2(argv):
+def test_argument_errors_exit_2(argv, capsys):
     base = ["post", "--target", "console"] if "--target" not in argv else ["post"]
     with pytest.raises(SystemExit) as exc:
         main(base + argv)
     assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pinterest-emulator post: argument ") and err.count("\n") == 1
 
 
 def test_rate_and_duration_end_the_run(seeded_sqlite, http_sink):

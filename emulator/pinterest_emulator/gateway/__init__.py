@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
+
+from pinterest_pipeline.errors import ConfigError
 
 from .server import Gateway
 
@@ -68,7 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file)."""
+    """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file): exit code 0.
+
+    A gateway that cannot start (a raw root that is not a local folder, a port in use or not allowed) raises
+    ConfigError: these are settings to change.
+    """
     try:
         gateway = Gateway(
             args.raw_root,
@@ -85,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
         )
         gateway.start()
     except (OSError, ValueError) as exc:
-        print(f"gateway: cannot start: {exc}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"cannot start: {exc}") from exc
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
