@@ -136,6 +136,7 @@ def ensure_source(db_url: str, rows: int) -> int:
 def main() -> int:
     """Run every scenario and write bench/results/post.md."""
     from pinterest_emulator import sampling
+    from pinterest_emulator.config import PostConfig
     from pinterest_emulator.post import post_events
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -164,12 +165,14 @@ def main() -> int:
             print(results[-1], flush=True)
             for batch in (1, 100, 500):
                 report = post_events(
-                    "kafka-rest",
-                    args.db_url,
-                    gateway=sink,
-                    sampling="original" if label.startswith("original") else "uniform",
-                    duration=args.seconds,
-                    batch_size=batch,
+                    PostConfig(
+                        "kafka-rest",
+                        args.db_url,
+                        gateway=sink,
+                        sampling="original" if label.startswith("original") else "uniform",
+                        duration=args.seconds,
+                        batch_size=batch,
+                    ),
                     progress=False,
                 )
                 assert report.ok, report.error

@@ -3,9 +3,9 @@
 Each subcommand lives in its own module, imported only when it runs, so that one command's dependencies
 never slow down or break another. A module registers its arguments with `add_arguments(parser)` and runs with
 `run(args) -> int` (the exit code); a failure it raises is reported by the project's convention
-(`pinterest_pipeline.errors`): one line on stderr, `pinterest-emulator <command>: <message>`, and the exit code
-of its kind (2 bad arguments or settings, 3 a source that cannot be read, 5 a service out of reach, 1 a run that
-failed, 130 Ctrl-C).
+(`pinterest_pipeline.errors`): one line on stderr, `pinterest-emulator <command>: <message>`, and the exit
+code of its kind (2 bad arguments or settings, 3 a source that cannot be read, 5 a service out of reach, 1 a
+run that failed, 130 Ctrl-C).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def describe(error: Exception) -> PipelineError | None:
     """An error no command classified that still says what happened: a service out of reach (exit code 5).
 
     A database server that drops or refuses connections while the tables are written or read surfaces as
-    SQLAlchemy's OperationalError; a socket that cannot connect, as the OSError of its kind. Anything else is a
-    failed run (exit code 1).
+    SQLAlchemy's OperationalError; a socket that cannot connect, as the OSError of its kind. Anything else is
+    a failed run (exit code 1).
     """
     if "sqlalchemy" in sys.modules:
         from pinterest_emulator import db

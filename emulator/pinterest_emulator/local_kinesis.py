@@ -1,8 +1,9 @@
 """A local Kinesis endpoint: moto's server in a background thread on 127.0.0.1.
 
-The gateway starts one when it is given no Kinesis endpoint; the demo, the tests and the benchmarks start their
-own when the streams must outlive a gateway (the streaming job reads them after the posts). moto's servers in
-one process share one in-memory account, so users of a shared server keep to stream names of their own.
+The gateway starts one when it is given no Kinesis endpoint; the demo, the tests and the benchmarks start
+their own when the streams must outlive a gateway (the streaming job reads them after the posts). moto's
+servers in one process share one in-memory account, so users of a shared server keep to stream names of
+their own.
 """
 
 from __future__ import annotations

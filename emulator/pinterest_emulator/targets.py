@@ -13,8 +13,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pinterest_pipeline.names import DEFAULT_PREFIX, stream, topic
+
+if TYPE_CHECKING:
+    from pinterest_emulator.config import PostConfig
 
 KAFKA_JSON = "application/vnd.kafka.json.v2+json"
 KINESIS_MAX_RECORDS = 500
@@ -27,7 +31,7 @@ class Retryable(Exception):
 
 
 class CannotConnect(Retryable):
-    """No connection could be made to the receiver (refused, unknown host, connect timeout); worth retrying."""
+    """No connection could be made (refused, unknown host, connect timeout); worth retrying."""
 
 
 class PartialFailure(Exception):
@@ -339,31 +343,32 @@ class KinesisDirectTarget(Target):
         return _failed_positions(answer, len(records))
 
 
-def make_target(
-    name: str,
-    gateway: str,
-    api_key: str | None,
-    topic_prefix: str,
-    stream_prefix: str,
-    kinesis_endpoint: str | None,
-    region: str | None,
-    max_attempts: int,
-    backoff: float,
-    batch_size: int = 100,
-    out=None,
-) -> Target:
-    """Build a target by name (console, kafka-rest, kinesis, kinesis-direct)."""
-    common = {"max_attempts": max_attempts, "backoff": backoff}
-    if name == "console":
-        return ConsoleTarget(out=out, topic_prefix=topic_prefix, **common)
-    if name == "kafka-rest":
-        return KafkaRestTarget(gateway, topic_prefix=topic_prefix, api_key=api_key, **common)
-    if name == "kinesis":
+def make_target(config: PostConfig, out=None) -> Target:
+    """The target `config` names (console, kafka-rest, kinesis, kinesis-direct); console writes to `out`.
+
+    The Kinesis proxy target sends one record per request (PutRecord, as the course did) when the run reads
+    one event at a time.
+    """
+    common = {"max_attempts": config.max_attempts, "backoff": config.backoff}
+    if config.target == "console":
+        return ConsoleTarget(out=out, topic_prefix=config.topic_prefix, **common)
+    if config.target == "kafka-rest":
+        return KafkaRestTarget(
+            config.gateway, topic_prefix=config.topic_prefix, api_key=config.api_key, **common
+        )
+    if config.target == "kinesis":
         return KinesisProxyTarget(
-            gateway, stream_prefix=stream_prefix, api_key=api_key, single=batch_size == 1, **common
+            config.gateway,
+            stream_prefix=config.stream_prefix,
+            api_key=config.api_key,
+            single=config.events_per_batch == 1,
+            **common,
         )
-    if name == "kinesis-direct":
+    if config.target == "kinesis-direct":
         return KinesisDirectTarget(
-            stream_prefix=stream_prefix, endpoint_url=kinesis_endpoint, region=region, **common
+            stream_prefix=config.stream_prefix,
+            endpoint_url=config.kinesis_endpoint,
+            region=config.region,
+            **common,
         )
-    raise ValueError(f"unknown target {name!r}")
+    raise ValueError(f"unknown target {config.target!r}")

@@ -1,7 +1,7 @@
-"""The emulator's command-line convention, over the real console entry point (`python -m pinterest_emulator.cli`):
+"""The emulator's command-line convention, over the real console entry point (python -m pinterest_emulator.cli):
 a failure is one line on stderr, `pinterest-emulator <command>: <message>`, and the exit code of its kind
-(2 bad arguments or settings, 3 a source that cannot be read, 5 a service out of reach, 1 a run that posted and
-then failed, 130 Ctrl-C). A run that got to post prints its summary line before the failure's line."""
+(2 bad arguments or settings, 3 a source that cannot be read, 5 a service out of reach, 1 a run that posted
+and then failed, 130 Ctrl-C). A run that got to post prints its summary line before the failure's line."""
 
 from __future__ import annotations
 
@@ -99,6 +99,13 @@ def test_bad_settings_exit_2_with_one_line(small, tmp_path):
     assert result.returncode == 2
     assert "--batch-size 501 exceeds Kinesis PutRecords' 500 records" in only_line(result, "post")
 
+    result = emulator("post", "--target", "kafka-rest", "--db-url", small, "--gateway", "127.0.0.1:8082")
+    assert result.returncode == 2
+    assert "--gateway '127.0.0.1:8082' is not an http:// or https:// URL" in only_line(result, "post")
+
+    result = emulator("post", "--target", "console", "--db-url", small, "--topic-prefix", "my topics")
+    assert result.returncode == 2 and "invalid topic prefix 'my topics'" in only_line(result, "post")
+
     result = emulator("seed-db", "--db-url", small, "--rows", "5")
     assert result.returncode == 2 and "already exist(s)" in only_line(result, "seed-db")
 
@@ -163,7 +170,7 @@ def test_a_database_server_out_of_reach_exits_5_with_one_line(command):
 
 
 def test_a_run_that_posted_then_failed_exits_1_after_its_summary(tmp_path):
-    """The source loses a geolocation row that the second batch reads: the first batch is posted, then it stops."""
+    """The source lacks a geolocation row the second batch reads: the first batch is posted, then it stops."""
     url = f"sqlite:///{tmp_path / 'gap.db'}"
     seed_database(url, rows=60, seed=1, progress=False)
     draws = list(itertools.islice(uniform_indexes(60, 7), 30))
@@ -179,7 +186,8 @@ def test_a_run_that_posted_then_failed_exits_1_after_its_summary(tmp_path):
     summary, failure = summary_then_failure(result.stderr)
     assert "records sent 30, acknowledged 30, failed 0" in summary
     assert failure == (
-        f"pinterest-emulator post: geolocation_data has no row {victim}: the source tables must hold indexes 0..n-1"
+        f"pinterest-emulator post: geolocation_data has no row {victim}: "
+        "the source tables must hold indexes 0..n-1"
     )
 
 

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from pinterest_emulator import db
 from pinterest_emulator.cli import main
+from pinterest_emulator.config import PostConfig
 from pinterest_emulator.post import post_events, serialise
 from pinterest_emulator.sampling import original_indexes, uniform_indexes
 from pinterest_emulator.seed import seed_database
@@ -70,7 +71,9 @@ def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlit
 
     out = io.StringIO()
     report = post_events(
-        "console", real_sqlite, sampling="original", count=2000, batch_size=300, out=out, progress=False
+        PostConfig("console", real_sqlite, sampling="original", count=2000, batch_size=300),
+        out=out,
+        progress=False,
     )
     assert report.ok and report.events == 2000 and report.acknowledged == 6000
     sent = collections.defaultdict(list)
@@ -90,14 +93,16 @@ def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlit
 
 def test_kafka_rest_wire_format(seeded_sqlite, http_sink):
     report = post_events(
-        "kafka-rest",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=3,
-        count=250,
-        batch_size=100,
-        api_key="secret-key",
+        PostConfig(
+            "kafka-rest",
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=3,
+            count=250,
+            batch_size=100,
+            api_key="secret-key",
+        ),
         progress=False,
     )
     assert report.ok and (report.events, report.records_sent, report.acknowledged) == (250, 750, 750)
@@ -116,14 +121,16 @@ def test_kafka_rest_wire_format(seeded_sqlite, http_sink):
 
 def test_kinesis_proxy_wire_format_records_and_record(seeded_sqlite, http_sink):
     report = post_events(
-        "kinesis",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=4,
-        count=60,
-        batch_size=25,
-        stream_prefix="demo",
+        PostConfig(
+            "kinesis",
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=4,
+            count=60,
+            batch_size=25,
+            stream_prefix="demo",
+        ),
         progress=False,
     )
     assert report.ok and report.acknowledged == 180
@@ -141,14 +148,16 @@ def test_kinesis_proxy_wire_format_records_and_record(seeded_sqlite, http_sink):
 
     http_sink.requests.clear()
     single = post_events(
-        "kinesis",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=4,
-        count=2,
-        batch_size=1,
-        iso=True,
+        PostConfig(
+            "kinesis",
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=4,
+            count=2,
+            batch_size=1,
+            iso=True,
+        ),
         progress=False,
     )
     assert single.ok and single.requests == 6
@@ -175,14 +184,16 @@ def test_kinesis_direct_puts_records_into_kinesis(seeded_sqlite, monkeypatch):
         for entity in ENTITIES:
             client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=1)
         report = post_events(
-            "kinesis-direct",
-            seeded_sqlite,
-            sampling="uniform",
-            seed=5,
-            count=30,
-            batch_size=10,
-            kinesis_endpoint=endpoint,
-            stream_prefix=prefix,
+            PostConfig(
+                "kinesis-direct",
+                seeded_sqlite,
+                sampling="uniform",
+                seed=5,
+                count=30,
+                batch_size=10,
+                kinesis_endpoint=endpoint,
+                stream_prefix=prefix,
+            ),
             progress=False,
         )
         assert report.ok and report.acknowledged == 90
@@ -218,15 +229,17 @@ def test_retries_lose_nothing_and_resend_only_failed_records(seeded_sqlite, http
     http_sink.fail_share = 0.3  # whole requests: 500, 429 or a dropped connection
     http_sink.record_fail_share = 0.2  # single records inside accepted requests
     report = post_events(
-        target,
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=6,
-        count=400,
-        batch_size=50,
-        max_attempts=40,
-        backoff=0.001,
+        PostConfig(
+            target,
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=6,
+            count=400,
+            batch_size=50,
+            max_attempts=40,
+            backoff=0.001,
+        ),
         progress=False,
     )
     assert report.ok, report.error
@@ -366,17 +379,12 @@ def test_argument_errors_exit_2(argv, capsys):
 
 def test_rate_and_duration_end_the_run(seeded_sqlite, http_sink):
     paced = post_events(
-        "kafka-rest", seeded_sqlite, gateway=http_sink.url, count=20, rate=400, progress=False
+        PostConfig("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=20, rate=400), progress=False
     )
     assert paced.ok and paced.events == 20
     assert max(len(json.loads(r["body"])["records"]) for r in http_sink.requests) <= 400
     bounded = post_events(
-        "kafka-rest",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        duration=0.2,
-        rate=200,
-        batch_size=10,
+        PostConfig("kafka-rest", seeded_sqlite, gateway=http_sink.url, duration=0.2, rate=200, batch_size=10),
         progress=False,
     )
     assert bounded.ok and bounded.events > 0 and bounded.acknowledged == 3 * bounded.events
@@ -393,13 +401,15 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
     event.listen(Engine, "before_cursor_execute", capture)
     try:
         report = post_events(
-            "kafka-rest",
-            mysql_url,
-            gateway=http_sink.url,
-            sampling="uniform",
-            seed=8,
-            count=500,
-            batch_size=200,
+            PostConfig(
+                "kafka-rest",
+                mysql_url,
+                gateway=http_sink.url,
+                sampling="uniform",
+                seed=8,
+                count=500,
+                batch_size=200,
+            ),
             progress=False,
         )
     finally:
@@ -421,7 +431,7 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
 
 def test_progress_bar_goes_to_stderr(seeded_sqlite, http_sink, capsys):
     report = post_events(
-        "kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10, progress=True
+        PostConfig("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10), progress=True
     )
     captured = capsys.readouterr()
     assert report.ok and "post: 100%" in captured.err and "50/50" in captured.err and captured.out == ""

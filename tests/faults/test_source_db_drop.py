@@ -1,6 +1,6 @@
 """The source database drops the emulator's connections mid-run (`KILL` on the real MariaDB): the emulator
-reconnects and posts every event once, in order; a database that keeps dropping them ends the run with one line
-and exit code 5 (a service out of reach)."""
+reconnects and posts every event once, in order; a database that keeps dropping them ends the run with one
+line and exit code 5 (a service out of reach)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pymysql
 import pytest
 from pinterest_emulator import db
 from pinterest_emulator.cli import main
+from pinterest_emulator.config import PostConfig
 from pinterest_emulator.gateway import Gateway
 from pinterest_emulator.post import post_events, serialise
 from pinterest_emulator.sampling import uniform_indexes
@@ -107,13 +108,15 @@ def test_connections_killed_mid_run_the_emulator_reconnects_and_posts_every_even
         Killer(source, at={4, 17, 30}) as killer,
     ):
         report = post_events(
-            "kafka-rest",
-            source,
-            gateway=gateway.url,
-            sampling="uniform",
-            seed=SEED,
-            count=EVENTS,
-            batch_size=BATCH,
+            PostConfig(
+                "kafka-rest",
+                source,
+                gateway=gateway.url,
+                sampling="uniform",
+                seed=SEED,
+                count=EVENTS,
+                batch_size=BATCH,
+            ),
             progress=False,
         )
     assert report.ok, report.error

@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file): exit code 0.
+    """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file), exit 0.
 
     A gateway that cannot start (a raw root that is not a local folder, a port in use or not allowed) raises
     ConfigError: these are settings to change.

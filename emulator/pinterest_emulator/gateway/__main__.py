@@ -1,4 +1,4 @@
-"""`python -m pinterest_emulator.gateway ...`: the gateway subcommand on its own (same options, same errors)."""
+"""`python -m pinterest_emulator.gateway ...`: the gateway subcommand on its own (same options and errors)."""
 
 import sys
 

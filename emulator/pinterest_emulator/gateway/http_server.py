@@ -1,9 +1,10 @@
 """The gateway's HTTP server and its request routing.
 
 `GatewayHTTPServer` bounds concurrent connections (excess clients wait in the listen backlog) and request
-bodies held in memory (a `ByteBudget`); `RequestHandler` enforces API Gateway's limits (Content-Length required,
-10 MiB bodies), the API key, and routes `/topics...` to the Kafka REST proxy and `/streams...` to the Kinesis
-proxy. Both read their settings and services (sink, Kinesis proxy) from the `Gateway` that owns the server.
+bodies held in memory (a `ByteBudget`); `RequestHandler` enforces API Gateway's limits (Content-Length
+required, 10 MiB bodies), the API key, and routes `/topics...` to the Kafka REST proxy and `/streams...` to
+the Kinesis proxy. Both read their settings and services (sink, Kinesis proxy) from the `Gateway` that owns
+the server.
 """
 
 from __future__ import annotations
