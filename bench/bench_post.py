@@ -83,6 +83,8 @@ def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float)
     from pinterest_emulator.post import serialise
     from sqlalchemy import text
 
+    from pinterest_pipeline.names import DEFAULT_PREFIX, topic
+
     engine = db.make_engine(db_url)
     events = 0
     started = time.monotonic()
@@ -93,7 +95,7 @@ def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float)
                 payload = json.dumps({"records": [{"value": serialise(dict(row))}]})
                 response = requests.request(
                     "POST",
-                    f"{gateway}/topics/pinterest.{entity}",
+                    f"{gateway}/topics/{topic(DEFAULT_PREFIX, entity)}",
                     data=payload,
                     headers={"Content-Type": KAFKA_JSON},
                 )
