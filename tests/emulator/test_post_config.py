@@ -20,9 +20,8 @@ def post_parser():
 def test_every_flag_is_a_field_and_every_field_but_db_attempts_a_flag():
     flags = {a.dest for a in post_parser()._actions if a.dest != "help"}
     fields = {f.name for f in dataclasses.fields(PostConfig)}
-    assert flags == fields - {
-        "db_attempts"
-    }  # db_attempts is for tests that bound how long a lost source lasts
+    # db_attempts has no flag: only a caller of the Python API bounds the tries of a source read
+    assert flags == fields - {"db_attempts"}
 
 
 def test_the_flags_defaults_are_the_configs():
