@@ -83,6 +83,8 @@ def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float)
     from pinterest_emulator.post import serialise
     from sqlalchemy import text
 
+    from pinterest_pipeline.names import DEFAULT_PREFIX, topic
+
     engine = db.make_engine(db_url)
     events = 0
     started = time.monotonic()
@@ -93,7 +95,7 @@ def original_way(db_url: str, gateway: str, indexes, count: int, seconds: float)
                 payload = json.dumps({"records": [{"value": serialise(dict(row))}]})
                 response = requests.request(
                     "POST",
-                    f"{gateway}/topics/pinterest.{entity}",
+                    f"{gateway}/topics/{topic(DEFAULT_PREFIX, entity)}",
                     data=payload,
                     headers={"Content-Type": KAFKA_JSON},
                 )
@@ -136,6 +138,7 @@ def ensure_source(db_url: str, rows: int) -> int:
 def main() -> int:
     """Run every scenario and write bench/results/post.md."""
     from pinterest_emulator import sampling
+    from pinterest_emulator.config import PostConfig
     from pinterest_emulator.post import post_events
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -164,12 +167,14 @@ def main() -> int:
             print(results[-1], flush=True)
             for batch in (1, 100, 500):
                 report = post_events(
-                    "kafka-rest",
-                    args.db_url,
-                    gateway=sink,
-                    sampling="original" if label.startswith("original") else "uniform",
-                    duration=args.seconds,
-                    batch_size=batch,
+                    PostConfig(
+                        "kafka-rest",
+                        args.db_url,
+                        gateway=sink,
+                        sampling="original" if label.startswith("original") else "uniform",
+                        duration=args.seconds,
+                        batch_size=batch,
+                    ),
                     progress=False,
                 )
                 assert report.ok, report.error

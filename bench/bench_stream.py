@@ -26,7 +26,7 @@ from deltalake import DeltaTable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from pinterest_emulator.gateway import start_moto, stop_moto
+from pinterest_emulator.local_kinesis import start_moto, stop_moto
 from stream.records import posts
 
 from pinterest_pipeline.jobs.stream import StreamConfig, run_stream

@@ -75,7 +75,7 @@ def spark():
 @pytest.fixture(scope="session")
 def kinesis_endpoint():
     """A moto server for the run (moto servers of one process share one backend: tests use their own stream names)."""
-    from pinterest_emulator.gateway import start_moto, stop_moto
+    from pinterest_emulator.local_kinesis import start_moto, stop_moto
 
     url = start_moto()
     yield url

@@ -10,16 +10,17 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from pinterest_pipeline.errors import ConfigError, PipelineError, ServiceError
+
 DEFAULT_DB_URL = "sqlite:///.pinterest/source.db"
 # A read that loses its connection (server restarted, connection killed, network cut) is retried on a new one.
 DB_ATTEMPTS = 5
 DB_BACKOFF = 0.2  # seconds before the first retry, doubling (at most 2 s)
 TABLE_NAMES = {"pin": "pinterest_data", "geo": "geolocation_data", "user": "user_data"}
 KEY_COLUMNS = {"pin": "index", "geo": "ind", "user": "ind"}
-
-
-class EmulatorError(Exception):
-    """A bad input or configuration: the CLI prints its message on one line and exits non-zero."""
+# MySQL's answers that mean the server was reached and refused the URL's account or database (access denied,
+# unknown database): a setting to fix, unlike a server that cannot be reached.
+_REFUSED_BY_SERVER = {1044, 1045, 1049}
 
 
 @functools.lru_cache(maxsize=1)
@@ -75,16 +76,37 @@ def table(entity: str):
     return metadata().tables[TABLE_NAMES[entity]]
 
 
-def make_engine(db_url: str):
-    """An engine for a database URL; creates the parent folder of a SQLite file, fails early when unreachable."""
-    from sqlalchemy import create_engine, text
+def parse_url(db_url: str):
+    """A database URL as SQLAlchemy reads it; ConfigError when it is not one."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+    from sqlalchemy.exc import ArgumentError
 
     try:
-        url = make_url(db_url)
+        return make_url(db_url)
     except ArgumentError as exc:
-        raise EmulatorError(f"not a database URL: {db_url!r}") from exc
+        raise ConfigError(f"not a database URL: {db_url!r}") from exc
+
+
+def _cannot_open(url, exc) -> PipelineError:
+    """What an OperationalError on the first connection means: a server out of reach, or a setting to fix."""
+    shown = url.render_as_string(hide_password=True)
+    args = getattr(exc.orig, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    if url.get_backend_name() == "sqlite" or code in _REFUSED_BY_SERVER:
+        return ConfigError(f"cannot open {shown}: {exc.orig}")
+    return ServiceError(f"cannot reach {shown}: {exc.orig}")
+
+
+def make_engine(db_url: str):
+    """An engine for a database URL; creates the parent folder of a SQLite file, fails early when unreachable.
+
+    Raises ConfigError for a URL, driver, account or database that cannot be used, ServiceError for a database
+    server that cannot be reached.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import NoSuchModuleError, OperationalError
+
+    url = parse_url(db_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     if url.get_backend_name() == "mysql" and "charset" not in url.query:
@@ -95,9 +117,9 @@ def make_engine(db_url: str):
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (NoSuchModuleError, ImportError) as exc:
-        raise EmulatorError(f"no driver for {url.get_backend_name()!r}: {exc}") from exc
+        raise ConfigError(f"no driver for {url.get_backend_name()!r}: {exc}") from exc
     except OperationalError as exc:
-        raise EmulatorError(f"cannot open {url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+        raise _cannot_open(url, exc) from exc
     return engine
 
 
@@ -151,7 +173,7 @@ def fetch_rows_retrying(
 ) -> dict[int, dict]:
     """`fetch_rows` on a pooled connection; a lost connection is retried on a new one, `attempts` times at most.
 
-    Raises EmulatorError, with one line, when the database stays unreachable. `on_retry()` is called before
+    Raises ServiceError, with one line, when the database stays unreachable. `on_retry()` is called before
     each retry (to count them).
     """
     from sqlalchemy.exc import DBAPIError
@@ -174,6 +196,6 @@ def fetch_rows_retrying(
         if not is_connection_lost(exc):
             raise
         reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
-        raise EmulatorError(
+        raise ServiceError(
             f"source database unreachable ({TABLE_NAMES[entity]}, {attempts} attempts): {reason}"
         ) from exc

@@ -8,18 +8,25 @@ request per table, where the original ran `SELECT ... LIMIT n, 1` and one reques
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import itertools
 import sys
 import time
 from dataclasses import dataclass
 
-from pinterest_emulator.db import DEFAULT_DB_URL, EmulatorError
-
-TARGETS = ("console", "kafka-rest", "kinesis", "kinesis-direct")
-DEFAULT_GATEWAY = "http://127.0.0.1:8082"
-DEFAULT_BATCH = 100
-DEFAULT_UNIFORM_SEED = 1
+from pinterest_emulator.config import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BATCH,
+    DEFAULT_GATEWAY,
+    DEFAULT_MAX_ATTEMPTS,
+    SAMPLINGS,
+    TARGETS,
+    PostConfig,
+)
+from pinterest_emulator.db import DEFAULT_DB_URL
+from pinterest_pipeline.errors import InputError, PipelineError, ServiceError
+from pinterest_pipeline.names import DEFAULT_PREFIX, ENTITIES
 
 
 @dataclass
@@ -33,8 +40,16 @@ class PostReport:
     requests: int
     resent: int
     seconds: float
-    error: str | None = None
+    # Why the run stopped before its end: a ServiceError when the gateway, Kinesis or the database could not
+    # be reached, an InputError for a source that breaks its contract, else a PipelineError (records refused
+    # or still unacknowledged after the last attempt).
+    failure: PipelineError | None = None
     db_retries: int = 0  # source reads retried on a new connection after the old one was lost
+
+    @property
+    def error(self) -> str | None:
+        """The failure's message, if the run failed."""
+        return None if self.failure is None else str(self.failure)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +71,14 @@ class PostReport:
         )
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; `report` counts what it had done (the target is closed)."""
+
+    def __init__(self, report: PostReport):
+        super().__init__("interrupted")
+        self.report = report
+
+
 def _positive(kind):
     """An argparse type: a number > 0."""
 
@@ -69,7 +92,7 @@ def _positive(kind):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the post options."""
+    """Register the post options: each flag's destination is the PostConfig field it sets."""
     parser.add_argument("--target", choices=TARGETS, required=True)
     parser.add_argument(
         "--db-url", default=DEFAULT_DB_URL, help=f"source database (default {DEFAULT_DB_URL})"
@@ -79,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sampling",
-        choices=("original", "uniform"),
+        choices=SAMPLINGS,
         default="original",
         help="original: the course's sequence (seed 100, randint(0, 11000)); uniform: whole table",
     )
@@ -97,18 +120,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--iso", action="store_true", help="send datetimes as YYYY-MM-DDTHH:MM:SS")
     parser.add_argument("--api-key", help="sent as the x-api-key header (API Gateway usage plans)")
-    parser.add_argument("--topic-prefix", default="pinterest", help="kafka-rest topics <prefix>.pin|geo|user")
-    parser.add_argument("--stream-prefix", default="pinterest", help="Kinesis streams <prefix>-pin|geo|user")
+    parser.add_argument(
+        "--topic-prefix", default=DEFAULT_PREFIX, help="kafka-rest topics <prefix>.pin|geo|user"
+    )
+    parser.add_argument(
+        "--stream-prefix", default=DEFAULT_PREFIX, help="Kinesis streams <prefix>-pin|geo|user"
+    )
     parser.add_argument("--kinesis-endpoint", help="kinesis-direct: endpoint URL (default: AWS)")
     parser.add_argument("--region", help="kinesis-direct: AWS region (default us-east-1)")
     parser.add_argument(
-        "--max-attempts", type=_positive(int), default=8, help="tries per request (default 8)"
+        "--max-attempts",
+        type=_positive(int),
+        default=DEFAULT_MAX_ATTEMPTS,
+        help=f"tries per request (default {DEFAULT_MAX_ATTEMPTS})",
     )
     parser.add_argument(
         "--backoff",
         type=_positive(float),
-        default=0.2,
-        help="first retry delay in seconds, doubling (default 0.2)",
+        default=DEFAULT_BACKOFF,
+        help=f"first retry delay in seconds, doubling (default {DEFAULT_BACKOFF})",
     )
 
 
@@ -118,98 +148,46 @@ def serialise(row: dict, iso: bool = False) -> dict:
     return {k: (v.strftime(fmt) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
 
 
-def post_events(
-    target: str = "console",
-    db_url: str = DEFAULT_DB_URL,
-    gateway: str = DEFAULT_GATEWAY,
-    sampling: str = "original",
-    seed: int | None = None,
-    count: int | None = None,
-    duration: float | None = None,
-    rate: float | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    iso: bool = False,
-    api_key: str | None = None,
-    topic_prefix: str = "pinterest",
-    stream_prefix: str = "pinterest",
-    kinesis_endpoint: str | None = None,
-    region: str | None = None,
-    max_attempts: int = 8,
-    backoff: float = 0.2,
-    progress: bool | None = None,
-    out=None,
-    db_attempts: int | None = None,
-) -> PostReport:
-    """Read events from the source database and send them to a target; returns a PostReport.
+def post_events(config: PostConfig, *, progress: bool | None = None, out=None) -> PostReport:
+    """Read events from the source database and send them as `config` says; returns a PostReport.
 
-    Raises EmulatorError on bad arguments or an unusable source, before anything is sent. A source read whose
-    connection is lost is retried on a new connection (`db_attempts` tries, default db.DB_ATTEMPTS); a source
-    that stays unreachable ends the run with its error in the report.
+    `progress` shows a progress bar on stderr (None: when stderr is a terminal); `out` is where the console
+    target writes (default stdout). Raises, before anything is sent, InputError for source tables that are
+    missing or too small and ServiceError for a database that cannot be reached (the options themselves were
+    checked when `config` was built). A source read whose connection is lost is retried on a new connection
+    (`config.db_attempts` tries); a source that stays unreachable ends the run with a ServiceError in the
+    report. Ctrl-C raises `Interrupted`, carrying the report.
     """
     from tqdm import tqdm
 
     from pinterest_emulator import db
     from pinterest_emulator import sampling as sampling_mod
-    from pinterest_emulator.targets import ENTITIES, KINESIS_MAX_RECORDS, GaveUp, Rejected, make_target
+    from pinterest_emulator.targets import make_target
 
-    if target not in TARGETS:
-        raise EmulatorError(f"unknown target {target!r} (choose from {', '.join(TARGETS)})")
-    for name, value in (("count", count), ("duration", duration), ("rate", rate), ("batch-size", batch_size)):
-        if value is not None and value <= 0:
-            raise EmulatorError(f"--{name} must be > 0, got {value}")
-    if target.startswith("kinesis") and batch_size > KINESIS_MAX_RECORDS:
-        raise EmulatorError(
-            f"--batch-size {batch_size} exceeds Kinesis PutRecords' {KINESIS_MAX_RECORDS} records"
-        )
-    if rate is not None:
-        # Pace at about one batch per second, so a low rate is not sent in bursts.
-        batch_size = max(1, min(batch_size, int(rate)))
-    engine = db.make_engine(db_url)
+    engine = db.make_engine(config.db_url)
     try:
         missing = [name for name in db.TABLE_NAMES.values() if name not in db.existing_tables(engine)]
         if missing:
-            raise EmulatorError(f"{db_url} lacks {', '.join(missing)} (run pinterest-emulator seed-db first)")
+            raise InputError(
+                f"{config.db_url} lacks {', '.join(missing)} (run pinterest-emulator seed-db first)"
+            )
         rows = db.index_span(engine)
-        if sampling == "original":
+        if config.sampling == "original":
             if rows <= sampling_mod.ORIGINAL_HIGHEST:
-                raise EmulatorError(
+                raise InputError(
                     f"original sampling reads indexes 0..{sampling_mod.ORIGINAL_HIGHEST} but the "
                     f"source has {rows} rows (seed more, or use --sampling uniform)"
                 )
-            indexes = sampling_mod.original_indexes(sampling_mod.ORIGINAL_SEED if seed is None else seed)
-        elif sampling == "uniform":
-            if rows == 0:
-                raise EmulatorError(f"{db_url} has no rows")
-            indexes = sampling_mod.uniform_indexes(rows, DEFAULT_UNIFORM_SEED if seed is None else seed)
+            indexes = sampling_mod.original_indexes(config.sampling_seed)
         else:
-            raise EmulatorError(f"unknown sampling {sampling!r} (original or uniform)")
-        sender = make_target(
-            target,
-            gateway,
-            api_key,
-            topic_prefix,
-            stream_prefix,
-            kinesis_endpoint,
-            region,
-            max_attempts,
-            backoff,
-            batch_size=batch_size,
-            out=out,
+            if rows == 0:
+                raise InputError(f"{config.db_url} has no rows")
+            indexes = sampling_mod.uniform_indexes(rows, config.sampling_seed)
+        sender = make_target(config, out=out)
+        bar = tqdm(
+            total=config.count, unit="event", desc="post", disable=None if progress is None else not progress
         )
-        return _run(
-            engine,
-            sender,
-            indexes,
-            ENTITIES,
-            (Rejected, GaveUp),
-            count,
-            duration,
-            rate,
-            batch_size,
-            iso,
-            tqdm(total=count, unit="event", desc="post", disable=None if progress is None else not progress),
-            db_attempts,
-        )
+        return _run(config, engine, sender, indexes, bar)
     finally:
         engine.dispose()
 
@@ -228,59 +206,43 @@ class _Counter:
             self.value += 1
 
 
-def _read_batch(
-    engine, pool, entities, draws: list[int], retries: _Counter | None = None, db_attempts: int | None = None
-) -> tuple[list[int], dict]:
+def _read_batch(engine, pool, draws: list[int], retries: _Counter, attempts: int) -> tuple[list[int], dict]:
     """The rows of a batch of indexes: one query per table, the three tables read concurrently.
 
-    A read whose connection is lost (the server restarted or killed it) is retried on a new connection.
+    A read whose connection is lost (the server restarted or killed it) is retried on a new connection,
+    `attempts` tries in all.
     """
     from pinterest_emulator import db
 
     def fetch(entity: str) -> dict:
-        return db.fetch_rows_retrying(
-            engine,
-            entity,
-            draws,
-            attempts=db_attempts or db.DB_ATTEMPTS,
-            on_retry=retries.add if retries else None,
-        )
+        return db.fetch_rows_retrying(engine, entity, draws, attempts=attempts, on_retry=retries.add)
 
-    fetched = dict(zip(entities, pool.map(fetch, entities)))
-    for entity in entities:
+    fetched = dict(zip(ENTITIES, pool.map(fetch, ENTITIES)))
+    for entity in ENTITIES:
         absent = sorted(set(draws) - fetched[entity].keys())
         if absent:
-            raise EmulatorError(
+            raise InputError(
                 f"{db.TABLE_NAMES[entity]} has no row {absent[0]}: the source tables must hold indexes 0..n-1"
             )
     return draws, fetched
 
 
-def _run(
-    engine,
-    sender,
-    indexes,
-    entities,
-    fatal,
-    count,
-    duration,
-    rate,
-    batch_size,
-    iso,
-    bar,
-    db_attempts: int | None = None,
-) -> PostReport:
+def _run(config: PostConfig, engine, sender, indexes, bar) -> PostReport:
     """The read-and-send loop; stops at count, duration, Ctrl-C, or records that cannot be delivered.
 
     The next batch is read while the current one is being sent, so database and network time overlap.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from pinterest_emulator.targets import GaveUp, Rejected, Unreachable
+
     events = sent = planned = 0
-    error = None
+    failure: PipelineError | None = None
+    interrupted = False
     retries = _Counter()
     started = time.monotonic()
-    tables = ThreadPoolExecutor(len(entities), thread_name_prefix="read-table")
+    count, rate, duration, batch_size = config.count, config.rate, config.duration, config.events_per_batch
+    tables = ThreadPoolExecutor(len(ENTITIES), thread_name_prefix="read-table")
     reader = ThreadPoolExecutor(1, thread_name_prefix="read-batch")
 
     def plan():
@@ -292,7 +254,7 @@ def _run(
             itertools.islice(indexes, batch_size if count is None else min(batch_size, count - planned))
         )
         planned += len(draws)
-        return reader.submit(_read_batch, engine, tables, entities, draws, retries, db_attempts)
+        return reader.submit(_read_batch, engine, tables, draws, retries, config.db_attempts)
 
     upcoming = None
     try:
@@ -302,8 +264,8 @@ def _run(
                 draws, fetched = upcoming.result()
                 upcoming = plan()
                 events += len(draws)
-                for entity in entities:
-                    records = [serialise(fetched[entity][i], iso) for i in draws]
+                for entity in ENTITIES:
+                    records = [serialise(fetched[entity][i], config.iso) for i in draws]
                     sent += len(records)
                     sender.deliver(entity, records)
                 bar.update(len(draws))
@@ -314,10 +276,14 @@ def _run(
                         time.sleep(delay)
                 if duration is not None and time.monotonic() - started >= duration:
                     break
-    except (*fatal, EmulatorError) as exc:
-        error = str(exc)
+    except Unreachable as exc:
+        failure = ServiceError(str(exc))
+    except (Rejected, GaveUp) as exc:
+        failure = PipelineError(str(exc))
+    except PipelineError as exc:  # the source: out of reach (ServiceError), or a missing row (InputError)
+        failure = exc
     except KeyboardInterrupt:
-        error = "interrupted"
+        interrupted = True
     finally:
         if upcoming is not None:
             upcoming.cancel()
@@ -325,9 +291,9 @@ def _run(
         tables.shutdown(wait=True)
         sender.close()
     stats = sender.stats
-    if error is None and stats.failed:
-        error = f"{stats.failed} records not acknowledged; last error: {stats.last_error}"
-    return PostReport(
+    if failure is None and stats.failed:
+        failure = PipelineError(f"{stats.failed} records not acknowledged; last error: {stats.last_error}")
+    report = PostReport(
         events,
         sent,
         stats.acknowledged,
@@ -335,38 +301,34 @@ def _run(
         stats.requests,
         stats.resent,
         time.monotonic() - started,
-        error,
+        failure,
         retries.value,
     )
+    if interrupted:
+        raise Interrupted(report)
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run post from parsed arguments; returns the exit code."""
+    """Run post from parsed arguments; returns the exit code (a failure raises, for the command line).
+
+    The summary line goes to stderr (stdout carries the console target's records) after every run that sent
+    something, before the failure's line if it failed. A run that acknowledged nothing and stopped on an
+    unreachable service or unreadable input raises that alone: it has nothing to count.
+    """
+    config = PostConfig(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(PostConfig) if f.name in args}
+    )
     try:
-        report = post_events(
-            target=args.target,
-            db_url=args.db_url,
-            gateway=args.gateway,
-            sampling=args.sampling,
-            seed=args.seed,
-            count=args.count,
-            duration=args.duration,
-            rate=args.rate,
-            batch_size=args.batch_size,
-            iso=args.iso,
-            api_key=args.api_key,
-            topic_prefix=args.topic_prefix,
-            stream_prefix=args.stream_prefix,
-            kinesis_endpoint=args.kinesis_endpoint,
-            region=args.region,
-            max_attempts=args.max_attempts,
-            backoff=args.backoff,
-        )
-    except EmulatorError as exc:
-        print(f"post: error: {exc}", file=sys.stderr)
-        return 2
+        report = post_events(config)
+    except Interrupted as stop:
+        print(stop.report.summary(), file=sys.stderr)
+        raise
+    if report.ok:
+        print(report.summary(), file=sys.stderr)
+        return 0
+    failure = report.failure or PipelineError("not every record sent was acknowledged")
+    if report.acknowledged == 0 and failure.exit_code != PipelineError.exit_code:
+        raise failure
     print(report.summary(), file=sys.stderr)
-    if not report.ok:
-        print(f"post: error: {report.error}", file=sys.stderr)
-        return 1
-    return 0
+    raise PipelineError(str(failure)) from failure  # records were posted, then the run failed: exit code 1

@@ -15,8 +15,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from pinterest_emulator.db import EmulatorError
 from pinterest_emulator.synth import CHUNK_ROWS, Chunk, pin_row
+from pinterest_pipeline.errors import InputError
 
 FILES = ("geolocation_data.csv", "user_data.csv", "pinterest_data_partial.jsonl")
 DB_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -41,7 +41,7 @@ def load_real(directory: str | Path, seed: int) -> tuple[int, int, Iterator[Chun
     root = Path(directory)
     missing = [name for name in FILES if not (root / name).is_file()]
     if missing:
-        raise EmulatorError(f"{root} lacks {', '.join(missing)} (expected the files of ../shared/real)")
+        raise InputError(f"{root} lacks {', '.join(missing)} (expected the files of ../shared/real)")
     try:
         geos = [
             {
@@ -71,12 +71,12 @@ def load_real(directory: str | Path, seed: int) -> tuple[int, int, Iterator[Chun
                     row.pop("_flags", None)
                     known[int(row["index"])] = row
     except (KeyError, ValueError) as exc:
-        raise EmulatorError(f"unreadable real data in {root}: {exc}") from exc
+        raise InputError(f"unreadable real data in {root}: {exc}") from exc
     geos.sort(key=lambda r: r["ind"])
     users.sort(key=lambda r: r["ind"])
     rows = len(geos)
     if [r["ind"] for r in geos] != list(range(rows)) or [r["ind"] for r in users] != list(range(rows)):
-        raise EmulatorError(f"{root}: geolocation and user rows must hold ind 0..n-1 exactly once")
+        raise InputError(f"{root}: geolocation and user rows must hold ind 0..n-1 exactly once")
     filled = sum(1 for i in range(rows) if i not in known or any(v is None for v in known[i].values()))
 
     def chunks() -> Iterator[Chunk]:

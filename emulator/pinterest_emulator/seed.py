@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import dataclass
 
-from pinterest_emulator.db import DEFAULT_DB_URL, EmulatorError
+from pinterest_emulator.db import DEFAULT_DB_URL
+from pinterest_pipeline.errors import ConfigError
 
 DEFAULT_ROWS = 11154
 DEFAULT_SEED = 1
@@ -53,16 +53,20 @@ def seed_database(
     replace: bool = False,
     progress: bool | None = None,
 ) -> SeedReport:
-    """Create pinterest_data, geolocation_data and user_data in db_url and fill them; returns a SeedReport."""
+    """Create pinterest_data, geolocation_data and user_data in db_url and fill them; returns a SeedReport.
+
+    Raises ConfigError for options that do not go together or tables that exist (without `replace`),
+    InputError for real files that cannot be read, ServiceError for a database server out of reach.
+    """
     from tqdm import tqdm
 
     from pinterest_emulator import db, synth
 
     if from_real is not None and rows is not None:
-        raise EmulatorError("--rows does not go with --from-real (the real tables have their own row count)")
+        raise ConfigError("--rows does not go with --from-real (the real tables have their own row count)")
     rows = DEFAULT_ROWS if rows is None else rows
     if rows < 1:
-        raise EmulatorError(f"--rows must be at least 1, got {rows}")
+        raise ConfigError(f"--rows must be at least 1, got {rows}")
     started = time.monotonic()
     filled = 0
     if from_real is not None:
@@ -75,7 +79,7 @@ def seed_database(
     try:
         present = db.existing_tables(engine)
         if present and not replace:
-            raise EmulatorError(
+            raise ConfigError(
                 f"{', '.join(present)} already exist(s) in {db_url} (use --replace to drop them)"
             )
         tables = [db.table(entity) for entity in db.TABLE_NAMES]
@@ -96,12 +100,8 @@ def seed_database(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run seed-db from parsed arguments; returns the exit code."""
-    try:
-        report = seed_database(args.db_url, args.rows, args.seed, args.from_real, args.replace)
-    except EmulatorError as exc:
-        print(f"seed-db: error: {exc}", file=sys.stderr)
-        return 2
+    """Run seed-db from parsed arguments; returns the exit code (a failure raises, for the command line)."""
+    report = seed_database(args.db_url, args.rows, args.seed, args.from_real, args.replace)
     extra = (
         f", {report.filled_pin_rows} post rows filled synthetically" if report.source != "synthetic" else ""
     )

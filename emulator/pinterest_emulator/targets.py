@@ -4,7 +4,8 @@ Every target delivers one batch of records of one entity and says how many were 
 5xx, 429, Kinesis throttling (a 400 ProvisionedThroughputExceededException, also through the Kinesis proxy) and
 partial failures are retried with exponential backoff (tenacity); after a partial failure only the
 records that failed are sent again. A 4xx other than 429 means the request itself is wrong: it is not retried and
-stops the run (`Rejected`); so do records still unacknowledged after the last attempt (`GaveUp`).
+stops the run (`Rejected`); so do records still unacknowledged after the last attempt (`GaveUp`, or
+`Unreachable` when the last attempt could not even connect: refused, unknown host, connect timeout).
 """
 
 from __future__ import annotations
@@ -12,16 +13,25 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pinterest_pipeline.names import DEFAULT_PREFIX, stream, topic
+
+if TYPE_CHECKING:
+    from pinterest_emulator.config import PostConfig
 
 KAFKA_JSON = "application/vnd.kafka.json.v2+json"
 KINESIS_MAX_RECORDS = 500
 # Kinesis errors that mean "slow down": retried, like a 429, even though Kinesis answers them with a 400
 THROTTLING = ("ProvisionedThroughputExceededException", "ThrottlingException")
-ENTITIES = ("pin", "geo", "user")
 
 
 class Retryable(Exception):
     """A failure worth retrying (connection error, 5xx, 429)."""
+
+
+class CannotConnect(Retryable):
+    """No connection could be made (refused, unknown host, connect timeout); worth retrying."""
 
 
 class PartialFailure(Exception):
@@ -34,6 +44,10 @@ class Rejected(Exception):
 
 class GaveUp(Exception):
     """Records were still not acknowledged after the last attempt."""
+
+
+class Unreachable(GaveUp):
+    """The last attempt, like the ones before it, could not connect to the receiver at all."""
 
 
 @dataclass
@@ -107,7 +121,8 @@ class Target:
         try:
             retrying(attempt)
         except (Retryable, PartialFailure) as exc:
-            raise GaveUp(f"gave up after {self.max_attempts} attempts: {exc}") from exc
+            gave_up = Unreachable if isinstance(exc, CannotConnect) else GaveUp
+            raise gave_up(f"gave up after {self.max_attempts} attempts: {exc}") from exc
         finally:
             self.stats.failed += len(pending)
             self.stats.acknowledged += len(records) - len(pending)
@@ -119,7 +134,7 @@ class Target:
 class ConsoleTarget(Target):
     """JSON lines on a stream: {"topic": "<prefix>.<entity>", "value": record}."""
 
-    def __init__(self, out=None, topic_prefix: str = "pinterest", **kwargs):
+    def __init__(self, out=None, topic_prefix: str = DEFAULT_PREFIX, **kwargs):
         super().__init__(**kwargs)
         self.out = out or sys.stdout
         self.topic_prefix = topic_prefix
@@ -127,7 +142,7 @@ class ConsoleTarget(Target):
     def _send_once(self, entity, records):
         for record in records:
             self.out.write(
-                json.dumps({"topic": f"{self.topic_prefix}.{entity}", "value": record}, ensure_ascii=False)
+                json.dumps({"topic": topic(self.topic_prefix, entity), "value": record}, ensure_ascii=False)
                 + "\n"
             )
         self.out.flush()
@@ -161,6 +176,9 @@ class HttpTarget(Target):
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
+            reason = _connect_failure(exc)
+            if reason is not None:
+                raise CannotConnect(f"{method} {url}: cannot connect: {reason}") from exc
             raise Retryable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise Retryable(f"{method} {url}: HTTP {response.status_code}")
@@ -182,14 +200,14 @@ class HttpTarget(Target):
 class KafkaRestTarget(HttpTarget):
     """Confluent REST Proxy v2: POST /topics/<prefix>.<entity> with {"records": [{"value": ...}, ...]}."""
 
-    def __init__(self, gateway: str, topic_prefix: str = "pinterest", **kwargs):
+    def __init__(self, gateway: str, topic_prefix: str = DEFAULT_PREFIX, **kwargs):
         super().__init__(gateway, **kwargs)
         self.topic_prefix = topic_prefix
 
     def _send_once(self, entity, records):
         answer = self._request(
             "POST",
-            f"/topics/{self.topic_prefix}.{entity}",
+            f"/topics/{topic(self.topic_prefix, entity)}",
             {"records": [{"value": r} for r in records]},
             KAFKA_JSON,
         )
@@ -202,33 +220,49 @@ class KafkaRestTarget(HttpTarget):
 class KinesisProxyTarget(HttpTarget):
     """API Gateway's Kinesis proxy: PUT /streams/<name>/record (single, as the course did) or /records."""
 
-    def __init__(self, gateway: str, stream_prefix: str = "pinterest", single: bool = False, **kwargs):
+    def __init__(self, gateway: str, stream_prefix: str = DEFAULT_PREFIX, single: bool = False, **kwargs):
         super().__init__(gateway, **kwargs)
         self.stream_prefix = stream_prefix
         self.single = single
 
     def _send_once(self, entity, records):
-        stream = f"{self.stream_prefix}-{entity}"
+        name = stream(self.stream_prefix, entity)
         if self.single:
             if len(records) != 1:
                 raise ValueError("single-record mode sends one record per request")
             self._request(
                 "PUT",
-                f"/streams/{stream}/record",
-                {"StreamName": stream, "Data": records[0], "PartitionKey": partition_key(entity, records[0])},
+                f"/streams/{name}/record",
+                {"StreamName": name, "Data": records[0], "PartitionKey": partition_key(entity, records[0])},
                 "application/json",
             )
             return []
         answer = self._request(
             "PUT",
-            f"/streams/{stream}/records",
+            f"/streams/{name}/records",
             {
-                "StreamName": stream,
+                "StreamName": name,
                 "Records": [{"Data": r, "PartitionKey": partition_key(entity, r)} for r in records],
             },
             "application/json",
         )
         return _failed_positions(answer, len(records))
+
+
+def _connect_failure(exc: Exception) -> str | None:
+    """Why no connection could be made (refused, unknown host, connect timeout), or None if one was made.
+
+    A connection made and then dropped (the server hung up, reset it mid-answer) is not one of these: the
+    receiver is there, only its answer was lost.
+    """
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if not isinstance(exc, requests.ConnectionError):
+        return None
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError carries what stopped the connection
+    return str(cause) if isinstance(cause, (ConnectTimeoutError, NewConnectionError)) else None
 
 
 def _error_type(response) -> str | None:
@@ -253,7 +287,7 @@ class KinesisDirectTarget(Target):
 
     def __init__(
         self,
-        stream_prefix: str = "pinterest",
+        stream_prefix: str = DEFAULT_PREFIX,
         endpoint_url: str | None = None,
         region: str | None = None,
         **kwargs,
@@ -273,13 +307,19 @@ class KinesisDirectTarget(Target):
         )
 
     def _send_once(self, entity, records):
-        from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            HTTPClientError,
+        )
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
-        stream = f"{self.stream_prefix}-{entity}"
+        name = stream(self.stream_prefix, entity)
         try:
             answer = self.client.put_records(
-                StreamName=stream,
+                StreamName=name,
                 Records=[
                     {
                         "Data": json.dumps(r, ensure_ascii=False).encode(),
@@ -292,40 +332,43 @@ class KinesisDirectTarget(Target):
             code = exc.response.get("Error", {}).get("Code", "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code in THROTTLING or status >= 500:
-                raise Retryable(f"put_records {stream}: {code}") from exc
-            raise Rejected(f"put_records {stream}: {code}: {exc}") from exc
+                raise Retryable(f"put_records {name}: {code}") from exc
+            raise Rejected(f"put_records {name}: {code}: {exc}") from exc
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            raise CannotConnect(f"put_records {name}: cannot connect: {exc}") from exc
         except (BotoConnectionError, HTTPClientError) as exc:
-            raise Retryable(f"put_records {stream}: {exc}") from exc
+            raise Retryable(f"put_records {name}: {exc}") from exc
         except BotoCoreError as exc:  # no credentials, no region, bad parameters: retrying cannot help
-            raise Rejected(f"put_records {stream}: {exc}") from exc
+            raise Rejected(f"put_records {name}: {exc}") from exc
         return _failed_positions(answer, len(records))
 
 
-def make_target(
-    name: str,
-    gateway: str,
-    api_key: str | None,
-    topic_prefix: str,
-    stream_prefix: str,
-    kinesis_endpoint: str | None,
-    region: str | None,
-    max_attempts: int,
-    backoff: float,
-    batch_size: int = 100,
-    out=None,
-) -> Target:
-    """Build a target by name (console, kafka-rest, kinesis, kinesis-direct)."""
-    common = {"max_attempts": max_attempts, "backoff": backoff}
-    if name == "console":
-        return ConsoleTarget(out=out, topic_prefix=topic_prefix, **common)
-    if name == "kafka-rest":
-        return KafkaRestTarget(gateway, topic_prefix=topic_prefix, api_key=api_key, **common)
-    if name == "kinesis":
+def make_target(config: PostConfig, out=None) -> Target:
+    """The target `config` names (console, kafka-rest, kinesis, kinesis-direct); console writes to `out`.
+
+    The Kinesis proxy target sends one record per request (PutRecord, as the course did) when the run reads
+    one event at a time.
+    """
+    common = {"max_attempts": config.max_attempts, "backoff": config.backoff}
+    if config.target == "console":
+        return ConsoleTarget(out=out, topic_prefix=config.topic_prefix, **common)
+    if config.target == "kafka-rest":
+        return KafkaRestTarget(
+            config.gateway, topic_prefix=config.topic_prefix, api_key=config.api_key, **common
+        )
+    if config.target == "kinesis":
         return KinesisProxyTarget(
-            gateway, stream_prefix=stream_prefix, api_key=api_key, single=batch_size == 1, **common
+            config.gateway,
+            stream_prefix=config.stream_prefix,
+            api_key=config.api_key,
+            single=config.events_per_batch == 1,
+            **common,
         )
-    if name == "kinesis-direct":
+    if config.target == "kinesis-direct":
         return KinesisDirectTarget(
-            stream_prefix=stream_prefix, endpoint_url=kinesis_endpoint, region=region, **common
+            stream_prefix=config.stream_prefix,
+            endpoint_url=config.kinesis_endpoint,
+            region=config.region,
+            **common,
         )
-    raise ValueError(f"unknown target {name!r}")
+    raise ValueError(f"unknown target {config.target!r}")

@@ -82,17 +82,20 @@ def _seed(config: DemoConfig) -> str:
 
 
 def _post(config: DemoConfig, gateway_url: str, target: str) -> int:
+    from pinterest_emulator.config import PostConfig
     from pinterest_emulator.post import post_events
 
     report = post_events(
-        target=target,
-        db_url=config.db_url,
-        gateway=gateway_url,
-        sampling="original",
-        count=config.events,
-        batch_size=100,
-        topic_prefix=PREFIX,
-        stream_prefix=PREFIX,
+        PostConfig(
+            target=target,
+            db_url=config.db_url,
+            gateway=gateway_url,
+            sampling="original",
+            count=config.events,
+            batch_size=100,
+            topic_prefix=PREFIX,
+            stream_prefix=PREFIX,
+        )
     )
     if not report.ok:
         raise PipelineError(f"posting to {target} failed: {report.summary()}")
@@ -147,7 +150,7 @@ def _rows(df) -> list[dict]:
 def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
     """Run the whole local pipeline and write the report."""
     from pinterest_emulator.gateway import Gateway
-    from pinterest_emulator.gateway.server import start_moto, stop_moto
+    from pinterest_emulator.local_kinesis import start_moto, stop_moto
 
     from pinterest_pipeline import report
     from pinterest_pipeline.insights import INSIGHTS

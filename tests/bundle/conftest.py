@@ -49,7 +49,7 @@ def monkeypatch_session():
 def stream_runs(spark, tmp_path_factory, monkeypatch_session):
     """The stream notebook and `pinterest-pipeline stream` on the same Kinesis streams (moto), into two lakes."""
     import boto3
-    from pinterest_emulator.gateway import start_moto, stop_moto
+    from pinterest_emulator.local_kinesis import start_moto, stop_moto
 
     from pinterest_pipeline.cli import main
 

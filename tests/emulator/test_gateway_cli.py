@@ -62,13 +62,19 @@ def test_raw_root_that_is_a_file_fails_with_one_line(tmp_path):
     result = run_gateway(
         "--raw-root", str(tmp_path / "file"), "--port", "0", "--kinesis-endpoint", "http://x"
     )
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "is not a folder" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.startswith("pinterest-emulator gateway: cannot start: ")
+        and "is not a folder" in result.stderr
+    )
 
 
 def test_remote_raw_root_is_refused(tmp_path):
     result = run_gateway("--raw-root", "s3://bucket/raw", "--port", "0", "--kinesis-endpoint", "http://x")
-    assert result.returncode == 2 and "local path or file://" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.startswith("pinterest-emulator gateway: ") and "local path or file://" in result.stderr
+    )
     assert raw_root_path(f"file://{tmp_path}") == tmp_path
 
 
@@ -78,8 +84,8 @@ def test_port_in_use_fails_with_one_line(tmp_path):
         result = run_gateway(
             "--raw-root", str(tmp_path / "b"), "--port", str(running.port), "--kinesis-endpoint", "http://x"
         )
-        assert result.returncode == 2 and "cannot start" in result.stderr
-        assert result.stderr.strip().count("\n") == 0
+        assert result.returncode == 2 and result.stderr.count("\n") == 1
+        assert result.stderr.startswith("pinterest-emulator gateway: cannot start: ")
     finally:
         assert running.stop(signal.SIGINT)[0] == 0  # Ctrl-C is a clean shutdown too
 
@@ -91,4 +97,6 @@ def test_console_entry_point_dispatches_to_the_gateway(tmp_path, capsys):
     code = main(
         ["gateway", "--raw-root", str(tmp_path / "file"), "--port", "0", "--kinesis-endpoint", "http://x"]
     )
-    assert code == 2 and "is not a folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("pinterest-emulator gateway: ") and "is not a folder" in err
+    assert err.count("\n") == 1

@@ -7,7 +7,9 @@ import json
 
 import boto3
 import requests
-from pinterest_emulator.gateway import Gateway, start_moto, stop_moto
+from pinterest_emulator.config import PostConfig
+from pinterest_emulator.gateway import Gateway
+from pinterest_emulator.local_kinesis import start_moto, stop_moto
 from pinterest_emulator.post import post_events
 
 try:
@@ -53,10 +55,9 @@ def test_emulator_posts_the_same_events_both_ways(seeded_sqlite, tmp_path):
                 "seed": 11,
                 "count": EVENTS,
                 "api_key": "k3y",
-                "progress": False,
             }
-            batch = post_events("kafka-rest", batch_size=25, **common)
-            stream = post_events("kinesis", batch_size=25, **common)
+            batch = post_events(PostConfig("kafka-rest", batch_size=25, **common), progress=False)
+            stream = post_events(PostConfig("kinesis", batch_size=25, **common), progress=False)
         assert batch.failed == stream.failed == 0 and batch.error is None and stream.error is None
         for entity in ("pin", "geo", "user"):
             on_disk = [v for _, _, v in fx.read_topic(tmp_path, f"pinterest.{entity}")]

@@ -7,8 +7,9 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from pinterest_emulator.gateway import Gateway, start_moto, stop_moto
+from pinterest_emulator.gateway import Gateway
 from pinterest_emulator.gateway.openapi import document
+from pinterest_emulator.local_kinesis import start_moto, stop_moto
 from schemathesis.checks import positive_data_acceptance
 
 API_KEY = "fuzz-key"

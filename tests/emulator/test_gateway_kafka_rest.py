@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 from pinterest_emulator.gateway import Gateway
-from pinterest_emulator.gateway.server import ByteBudget
+from pinterest_emulator.gateway.budget import ByteBudget
 
 try:
     from . import gateway_fixtures as fx

@@ -8,7 +8,8 @@ import uuid
 import boto3
 import pytest
 import requests
-from pinterest_emulator.gateway import Gateway, start_moto, stop_moto
+from pinterest_emulator.gateway import Gateway
+from pinterest_emulator.local_kinesis import start_moto, stop_moto
 
 try:
     from . import gateway_fixtures as fx

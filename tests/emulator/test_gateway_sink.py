@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pinterest_emulator.gateway.kafka_rest import murmur2
-from pinterest_emulator.gateway.sink import Sink, valid_topic_name
+from pinterest_emulator.gateway.sink import Sink
+
+from pinterest_pipeline.names import valid_topic
 
 try:
     from . import gateway_fixtures as fx
@@ -160,8 +162,18 @@ def test_failed_write_leaves_no_torn_line(tmp_path, monkeypatch):
         ("a/b", False),
     ],
 )
-def test_topic_names(name, ok):
-    assert valid_topic_name(name) is ok
+def test_topic_names(name, ok, tmp_path):
+    assert valid_topic(name) is ok
+    sink = Sink(tmp_path)
+    try:
+        if ok:
+            sink.create_topic(name)
+            assert sink.partitions(name) == [0]
+        else:
+            with pytest.raises(ValueError, match="illegal topic name"):
+                sink.create_topic(name)
+    finally:
+        sink.close()
 
 
 def test_murmur2_matches_the_java_client():

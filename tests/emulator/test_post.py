@@ -10,6 +10,7 @@ import uuid
 import pytest
 from pinterest_emulator import db
 from pinterest_emulator.cli import main
+from pinterest_emulator.config import PostConfig
 from pinterest_emulator.post import post_events, serialise
 from pinterest_emulator.sampling import original_indexes, uniform_indexes
 from pinterest_emulator.seed import seed_database
@@ -70,7 +71,9 @@ def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlit
 
     out = io.StringIO()
     report = post_events(
-        "console", real_sqlite, sampling="original", count=2000, batch_size=300, out=out, progress=False
+        PostConfig("console", real_sqlite, sampling="original", count=2000, batch_size=300),
+        out=out,
+        progress=False,
     )
     assert report.ok and report.events == 2000 and report.acknowledged == 6000
     sent = collections.defaultdict(list)
@@ -90,14 +93,16 @@ def test_original_sampling_replays_the_real_emulator(real_source_dir, real_sqlit
 
 def test_kafka_rest_wire_format(seeded_sqlite, http_sink):
     report = post_events(
-        "kafka-rest",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=3,
-        count=250,
-        batch_size=100,
-        api_key="secret-key",
+        PostConfig(
+            "kafka-rest",
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=3,
+            count=250,
+            batch_size=100,
+            api_key="secret-key",
+        ),
         progress=False,
     )
     assert report.ok and (report.events, report.records_sent, report.acknowledged) == (250, 750, 750)
@@ -116,14 +121,16 @@ def test_kafka_rest_wire_format(seeded_sqlite, http_sink):
 
 def test_kinesis_proxy_wire_format_records_and_record(seeded_sqlite, http_sink):
     report = post_events(
-        "kinesis",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=4,
-        count=60,
-        batch_size=25,
-        stream_prefix="demo",
+        PostConfig(
+            "kinesis",
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=4,
+            count=60,
+            batch_size=25,
+            stream_prefix="demo",
+        ),
         progress=False,
     )
     assert report.ok and report.acknowledged == 180
@@ -141,14 +148,16 @@ def test_kinesis_proxy_wire_format_records_and_record(seeded_sqlite, http_sink):
 
     http_sink.requests.clear()
     single = post_events(
-        "kinesis",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=4,
-        count=2,
-        batch_size=1,
-        iso=True,
+        PostConfig(
+            "kinesis",
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=4,
+            count=2,
+            batch_size=1,
+            iso=True,
+        ),
         progress=False,
     )
     assert single.ok and single.requests == 6
@@ -175,14 +184,16 @@ def test_kinesis_direct_puts_records_into_kinesis(seeded_sqlite, monkeypatch):
         for entity in ENTITIES:
             client.create_stream(StreamName=f"{prefix}-{entity}", ShardCount=1)
         report = post_events(
-            "kinesis-direct",
-            seeded_sqlite,
-            sampling="uniform",
-            seed=5,
-            count=30,
-            batch_size=10,
-            kinesis_endpoint=endpoint,
-            stream_prefix=prefix,
+            PostConfig(
+                "kinesis-direct",
+                seeded_sqlite,
+                sampling="uniform",
+                seed=5,
+                count=30,
+                batch_size=10,
+                kinesis_endpoint=endpoint,
+                stream_prefix=prefix,
+            ),
             progress=False,
         )
         assert report.ok and report.acknowledged == 90
@@ -218,15 +229,17 @@ def test_retries_lose_nothing_and_resend_only_failed_records(seeded_sqlite, http
     http_sink.fail_share = 0.3  # whole requests: 500, 429 or a dropped connection
     http_sink.record_fail_share = 0.2  # single records inside accepted requests
     report = post_events(
-        target,
-        seeded_sqlite,
-        gateway=http_sink.url,
-        sampling="uniform",
-        seed=6,
-        count=400,
-        batch_size=50,
-        max_attempts=40,
-        backoff=0.001,
+        PostConfig(
+            target,
+            seeded_sqlite,
+            gateway=http_sink.url,
+            sampling="uniform",
+            seed=6,
+            count=400,
+            batch_size=50,
+            max_attempts=40,
+            backoff=0.001,
+        ),
         progress=False,
     )
     assert report.ok, report.error
@@ -270,11 +283,14 @@ def test_exhausted_retries_exit_non_zero_with_counts(seeded_sqlite, http_sink, c
             "0.001",
         ]
     )
-    err = capsys.readouterr().err
+    summary, failure = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     # The run stops at the first batch it cannot deliver: the geo and user records were never read out.
-    assert "events read 4, records sent 4, acknowledged 0, failed 4" in err
-    assert "post: error: gave up after 2 attempts: POST " in err and "HTTP 503" in err
+    assert "events read 4, records sent 4, acknowledged 0, failed 4" in summary
+    assert (
+        failure.startswith("pinterest-emulator post: gave up after 2 attempts: POST ")
+        and "HTTP 503" in failure
+    )
     assert len(http_sink.requests) == 2
 
 
@@ -295,12 +311,13 @@ def test_a_rejected_request_stops_the_run(seeded_sqlite, http_sink, capsys):
             "10",
         ]
     )
-    err = capsys.readouterr().err.strip().splitlines()
+    summary, failure = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(http_sink.requests) == 1
-    assert err[-1].startswith("post: error: PUT ") and "HTTP 403" in err[-1]
+    assert summary.startswith("post: events read 10, records sent 10, acknowledged 0")
+    assert failure.startswith("pinterest-emulator post: PUT ") and "HTTP 403" in failure
 
 
-def test_unreachable_gateway_fails_after_retries(seeded_sqlite, capsys):
+def test_unreachable_gateway_fails_after_retries_with_one_line_and_exit_code_5(seeded_sqlite, capsys):
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
@@ -324,51 +341,50 @@ def test_unreachable_gateway_fails_after_retries(seeded_sqlite, capsys):
         ]
     )
     err = capsys.readouterr().err
-    assert code == 1 and "failed 2" in err and "ConnectionError" in err
+    assert code == 5 and err.count("\n") == 1  # nothing was posted: the reason alone, no counts
+    assert err.startswith("pinterest-emulator post: gave up after 2 attempts: POST ")
+    assert "cannot connect" in err and "Connection refused" in err
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "argv, code, message",
     [
-        (["--target", "kinesis", "--batch-size", "501"], "exceeds Kinesis PutRecords' 500 records"),
-        (["--target", "console", "--db-url", "sqlite:///{tmp}/empty.db"], "lacks pinterest_data"),
-        (["--target", "console", "--db-url", "{small}"], "original sampling reads indexes 0..11000"),
+        (["--target", "kinesis", "--batch-size", "501"], 2, "exceeds Kinesis PutRecords' 500 records"),
+        (["--target", "console", "--db-url", "sqlite:///{tmp}/empty.db"], 3, "lacks pinterest_data"),
+        (["--target", "console", "--db-url", "{small}"], 3, "original sampling reads indexes 0..11000"),
     ],
 )
-def test_bad_input_is_one_line_and_non_zero(tmp_path, capsys, argv, message):
+def test_bad_input_is_one_line_and_non_zero(tmp_path, capsys, argv, code, message):
     small = f"sqlite:///{tmp_path / 'small.db'}"
     seed_database(small, rows=20, seed=1, progress=False)
     argv = [a.format(tmp=tmp_path, small=small) for a in argv]
     if "--db-url" not in argv:
         argv += ["--db-url", small]
-    assert main(["post", *argv]) == 2
+    assert main(["post", *argv]) == code
     err = capsys.readouterr().err.strip()
-    assert err.startswith("post: error:") and message in err and "\n" not in err
+    assert err.startswith("pinterest-emulator post: ") and message in err and "\n" not in err
 
 
 @pytest.mark.parametrize(
     "argv", [["--batch-size", "0"], ["--count", "-1"], ["--rate", "0"], ["--target", "nope"]]
 )
-def test_argument_errors_exit_2(argv):
+def test_argument_errors_exit_2(argv, capsys):
     base = ["post", "--target", "console"] if "--target" not in argv else ["post"]
     with pytest.raises(SystemExit) as exc:
         main(base + argv)
     assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pinterest-emulator post: argument ") and err.count("\n") == 1
 
 
 def test_rate_and_duration_end_the_run(seeded_sqlite, http_sink):
     paced = post_events(
-        "kafka-rest", seeded_sqlite, gateway=http_sink.url, count=20, rate=400, progress=False
+        PostConfig("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=20, rate=400), progress=False
     )
     assert paced.ok and paced.events == 20
     assert max(len(json.loads(r["body"])["records"]) for r in http_sink.requests) <= 400
     bounded = post_events(
-        "kafka-rest",
-        seeded_sqlite,
-        gateway=http_sink.url,
-        duration=0.2,
-        rate=200,
-        batch_size=10,
+        PostConfig("kafka-rest", seeded_sqlite, gateway=http_sink.url, duration=0.2, rate=200, batch_size=10),
         progress=False,
     )
     assert bounded.ok and bounded.events > 0 and bounded.acknowledged == 3 * bounded.events
@@ -385,13 +401,15 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
     event.listen(Engine, "before_cursor_execute", capture)
     try:
         report = post_events(
-            "kafka-rest",
-            mysql_url,
-            gateway=http_sink.url,
-            sampling="uniform",
-            seed=8,
-            count=500,
-            batch_size=200,
+            PostConfig(
+                "kafka-rest",
+                mysql_url,
+                gateway=http_sink.url,
+                sampling="uniform",
+                seed=8,
+                count=500,
+                batch_size=200,
+            ),
             progress=False,
         )
     finally:
@@ -413,7 +431,7 @@ def test_mysql_source_is_read_in_batches_with_bound_parameters(mysql_url, http_s
 
 def test_progress_bar_goes_to_stderr(seeded_sqlite, http_sink, capsys):
     report = post_events(
-        "kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10, progress=True
+        PostConfig("kafka-rest", seeded_sqlite, gateway=http_sink.url, count=50, batch_size=10), progress=True
     )
     captured = capsys.readouterr()
     assert report.ok and "post: 100%" in captured.err and "50/50" in captured.err and captured.out == ""

@@ -14,6 +14,8 @@ from pinterest_emulator.cli import main
 from pinterest_emulator.seed import seed_database
 from sqlalchemy import create_engine, inspect, select, text
 
+from pinterest_pipeline.errors import ConfigError
+
 COLUMNS = {
     "pinterest_data": [
         "index",
@@ -110,7 +112,7 @@ def test_generation_memory_does_not_grow_with_row_count():
 def test_refuses_existing_tables_without_replace_and_keeps_them(sqlite_url):
     seed_database(sqlite_url, rows=50, seed=1, progress=False)
     before = read_all(sqlite_url)
-    with pytest.raises(db.EmulatorError, match="already exist"):
+    with pytest.raises(ConfigError, match="already exist"):
         seed_database(sqlite_url, rows=80, seed=2, progress=False)
     assert read_all(sqlite_url) == before
     seed_database(sqlite_url, rows=80, seed=2, replace=True, progress=False)
@@ -125,21 +127,29 @@ def test_cli_seeds_and_reports(sqlite_url, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "argv, code, message",
     [
-        (["--rows", "0"], "--rows must be at least 1"),
-        (["--db-url", "nonsense"], "not a database URL"),
-        (["--db-url", "postgresql+nosuchdriver://x/y"], "no driver"),
-        (["--db-url", "mysql+pymysql://root@127.0.0.1:1/x"], "cannot open"),
-        (["--from-real", "/nonexistent/folder"], "lacks geolocation_data.csv"),
-        (["--from-real", "/nonexistent/folder", "--rows", "5"], "--rows does not go with --from-real"),
+        (["--rows", "0"], 2, "--rows must be at least 1"),
+        (["--db-url", "nonsense"], 2, "not a database URL"),
+        (["--db-url", "postgresql+nosuchdriver://x/y"], 2, "no driver"),
+        (["--db-url", "mysql+pymysql://root@127.0.0.1:1/x"], 5, "cannot reach"),  # nothing listens on port 1
+        (["--from-real", "/nonexistent/folder"], 3, "lacks geolocation_data.csv"),
+        (["--from-real", "/nonexistent/folder", "--rows", "5"], 2, "--rows does not go with --from-real"),
     ],
 )
-def test_cli_bad_input_is_one_line_and_non_zero(sqlite_url, capsys, argv, message):
+def test_cli_bad_input_is_one_line_and_non_zero(sqlite_url, capsys, argv, code, message):
     full = ["seed-db", "--db-url", sqlite_url, *argv] if "--db-url" not in argv else ["seed-db", *argv]
-    assert main(full) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("seed-db: error:") and message in err and "\n" not in err
+    assert main(full) == code
+    err = capsys.readouterr().err
+    assert err.startswith("pinterest-emulator seed-db: ") and message in err and err.count("\n") == 1
+
+
+def test_cli_refuses_existing_tables_with_exit_code_2(sqlite_url, capsys):
+    seed_database(sqlite_url, rows=10, seed=1, progress=False)
+    assert main(["seed-db", "--db-url", sqlite_url, "--rows", "20"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pinterest-emulator seed-db: ") and "already exist" in err and err.count("\n") == 1
+    assert len(read_all(sqlite_url)["user_data"]) == 10
 
 
 @pytest.mark.mysql

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from pinterest_emulator import db
+from pinterest_emulator.config import PostConfig
 from pinterest_emulator.gateway import Gateway
 from pinterest_emulator.post import post_events, serialise
 from pinterest_emulator.sampling import uniform_indexes
@@ -70,13 +71,15 @@ def test_throttled_and_partially_failed_puts_are_retried_until_every_record_is_i
             "stream_prefix": prefix,
             "max_attempts": 40,
             "backoff": 0.0001,
-            "progress": False,
         }
         if target == "kinesis-direct":
-            report = post_events(target, source, kinesis_endpoint=throttling.url, **options)
+            config = PostConfig(target, source, kinesis_endpoint=throttling.url, **options)
+            report = post_events(config, progress=False)
         else:
             with Gateway(tmp_path, kinesis_endpoint=throttling.url) as gateway:
-                report = post_events(target, source, gateway=gateway.url, **options)
+                report = post_events(
+                    PostConfig(target, source, gateway=gateway.url, **options), progress=False
+                )
     assert report.ok, report.error
     assert report.acknowledged == report.records_sent == 3 * EVENTS
     assert throttling.throttled > 0 and throttling.failed_records > 0 and report.resent > 0

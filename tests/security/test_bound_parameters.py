@@ -8,6 +8,7 @@ import json
 
 import pytest
 from pinterest_emulator import db, synth
+from pinterest_emulator.config import PostConfig
 from pinterest_emulator.post import post_events, serialise
 from pinterest_emulator.seed import seed_database
 from sqlalchemy import create_engine, event, select
@@ -81,7 +82,9 @@ def test_seed_and_post_bind_every_value_and_the_data_round_trips(database, monke
     with Statements() as statements:
         seed_database(database, rows=ROWS, seed=3, replace=True, progress=False)
         report = post_events(
-            "console", database, sampling="uniform", seed=2, count=40, batch_size=15, progress=False, out=out
+            PostConfig("console", database, sampling="uniform", seed=2, count=40, batch_size=15),
+            progress=False,
+            out=out,
         )
     assert report.ok, report.error
 

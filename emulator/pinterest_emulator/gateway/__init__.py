@@ -3,19 +3,20 @@
 Topics: `<prefix>.pin|geo|user` always exist (prefix `pinterest`, `--topic-prefix`); with
 `--auto-create-topics` a produce to any other legal topic name creates it, like Kafka's
 auto.create.topics.enable, and topics found on disk at start exist again. The Python API for the demo and
-tests is `Gateway` (a context manager) and `start_moto()`.
+tests is `Gateway` (a context manager); a Kinesis endpoint of one's own is `pinterest_emulator.local_kinesis`.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 
-from .server import Gateway, start_moto, stop_moto
+from pinterest_pipeline.errors import ConfigError
 
-__all__ = ["Gateway", "add_arguments", "run", "start_moto", "stop_moto"]
+from .server import Gateway
+
+__all__ = ["Gateway", "add_arguments", "run"]
 
 
 def _positive(text: str) -> int:
@@ -68,7 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file)."""
+    """Serve until SIGTERM or SIGINT, then shut down cleanly (every acknowledged record in a file), exit 0.
+
+    A gateway that cannot start (a raw root that is not a local folder, a port in use or not allowed) raises
+    ConfigError: these are settings to change.
+    """
     try:
         gateway = Gateway(
             args.raw_root,
@@ -85,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
         )
         gateway.start()
     except (OSError, ValueError) as exc:
-        print(f"gateway: cannot start: {exc}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"cannot start: {exc}") from exc
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

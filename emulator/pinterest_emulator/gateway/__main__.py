@@ -1,10 +1,7 @@
-"""`python -m pinterest_emulator.gateway ...`: the gateway subcommand on its own (same options)."""
+"""`python -m pinterest_emulator.gateway ...`: the gateway subcommand on its own (same options and errors)."""
 
-import argparse
 import sys
 
-from . import add_arguments, run
+from pinterest_emulator.cli import main
 
-parser = argparse.ArgumentParser(prog="pinterest-emulator gateway")
-add_arguments(parser)
-sys.exit(run(parser.parse_args()))
+sys.exit(main(["gateway", *sys.argv[1:]]))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import zlib
 
+from pinterest_pipeline.names import valid_topic
+
 from . import jsontext
-from .sink import Sink, valid_topic_name
+from .sink import Sink
 
 PRODUCE_CONTENT_TYPE = "application/vnd.kafka.json.v2+json"
 RESPONSE_CONTENT_TYPE = "application/vnd.kafka.v2+json"
@@ -118,7 +120,7 @@ def produce(sink: Sink, topic: str, content_type: str | None, body: bytes, auto_
     """Handle `POST /topics/{topic}`: append durably, then return the proxy's offsets response."""
     records = parse_produce(content_type, body)  # the proxy rejects a bad body before looking up the topic
     if not sink.partitions(topic):
-        if not (auto_create and valid_topic_name(topic)):
+        if not (auto_create and valid_topic(topic)):
             raise topic_not_found()
         sink.create_topic(topic)
     assigned = _assign(records, len(sink.partitions(topic)), zlib.crc32(body))

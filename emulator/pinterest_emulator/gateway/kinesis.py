@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
 import threading
+
+from pinterest_pipeline.names import valid_stream
 
 from . import jsontext
 
-STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 MAX_SHARDS = 500  # Kinesis' default shard quota per account and region
 MAX_DATA_BYTES = 1_048_576  # Kinesis' limit for one record's data blob
 MAX_PUT_RECORDS = 500
@@ -141,7 +141,7 @@ class KinesisProxy:
 
     @staticmethod
     def _stream(name: str) -> str:
-        if not STREAM_NAME.match(name):
+        if not valid_stream(name):
             raise bad_request("Invalid stream name: 1 to 128 of a-z, A-Z, 0-9, '_', '-', '.'")
         return name
 

@@ -20,15 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-_FILE_NAME = re.compile(
-    r"^(?P<topic>[A-Za-z0-9._-]+)\+(?P<partition>\d+)\+(?P<offset>\d{10,})\.(?P<ext>jsonl?)$"
-)
+from pinterest_pipeline.names import valid_topic
 
-
-def valid_topic_name(name: str) -> bool:
-    """Kafka's rule for legal topic names."""
-    return bool(TOPIC_NAME.match(name)) and name not in (".", "..")
+# `+` cannot occur in a topic's name, so it splits a file's name; the topic part is then held to Kafka's rule.
+_FILE_NAME = re.compile(r"^(?P<topic>[^+/]+)\+(?P<partition>\d+)\+(?P<offset>\d{10,})\.(?P<ext>jsonl?)$")
 
 
 def file_name(topic: str, partition: int, start_offset: int, ext: str = "json") -> str:
@@ -124,7 +119,7 @@ class Sink:
 
     def create_topic(self, topic: str, partitions: int | None = None) -> None:
         """Create `topic` (idempotent): its staging folders, with offsets starting at 0."""
-        if not valid_topic_name(topic):
+        if not valid_topic(topic):
             raise ValueError(f"illegal topic name {topic!r}")
         with self._topics_lock:
             if self.partitions(topic):
@@ -244,7 +239,7 @@ class Sink:
         for root, is_staging in ((self.topics_dir, False), (self.staging_dir, True)):
             for path in sorted(root.glob("*/partition=*/*")) if root.exists() else []:
                 match = _FILE_NAME.match(path.name)
-                if not match or match["topic"] != path.parent.parent.name:
+                if not match or not valid_topic(match["topic"]) or match["topic"] != path.parent.parent.name:
                     continue
                 key = (match["topic"], int(match["partition"]))
                 start = int(match["offset"])
