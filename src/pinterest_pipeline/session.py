@@ -23,6 +23,7 @@ DEFAULT_LOG_DIR = Path(".pinterest") / "logs"
 # Compaction target of local tables (Delta's default is 1 GiB, sized for clusters): a file that reached it is left
 # alone by later OPTIMIZE runs, so a daily compaction rewrites the day's small files, not the whole table.
 LOCAL_OPTIMIZE_FILE_SIZE = 128 * 1024 * 1024
+LOCAL_FILE_OPEN_COST = 128 * 1024
 
 _log_file: Path | None = None
 
@@ -125,6 +126,10 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         # Delta rebuilds a table's state from its log in this many partitions (default 50, for clusters): a laptop's
         # tables have small logs, and one partition saves a third of a small commit's time.
         .config("spark.databricks.delta.snapshotPartitions", "1")
+        # A sink file is about 300 KB; with Spark's 4 MB cost of opening one, a read packs some 30 files per task,
+        # so a first load of 1M posts wrote 64 bronze files per topic (of 10 MB) that upkeep at once compacted.
+        # Opening a local file costs little: tasks of about 128 MB of text, bronze files of that size.
+        .config("spark.sql.files.openCostInBytes", str(LOCAL_FILE_OPEN_COST))
         .config("spark.databricks.delta.optimize.minFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
         .config("spark.databricks.delta.optimize.maxFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
     )
