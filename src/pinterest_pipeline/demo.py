@@ -16,12 +16,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pinterest_pipeline import names
 from pinterest_pipeline.errors import ConfigError, PipelineError
 from pinterest_pipeline.names import ENTITIES
 
 DEFAULT_HOME = ".pinterest"
 DEFAULT_EVENTS = 2000
-PREFIX = "pinterest"
+PREFIX = names.DEFAULT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def _create_streams(gateway_url: str) -> None:
     import requests
 
     for entity in ENTITIES:
-        name = f"{PREFIX}-{entity}"
+        name = names.stream(PREFIX, entity)
         response = requests.post(f"{gateway_url}/streams/{name}", json={"ShardCount": 1}, timeout=30)
         if response.status_code >= 400 and "ResourceInUse" not in response.text:
             raise PipelineError(
@@ -191,11 +192,13 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
 
     store = DeltaStore(spark, str(config.lake))
     for name in INSIGHTS:
-        result.gold[name] = _rows(store.read(f"gold/{name}", None)) if store.exists(f"gold/{name}") else []
+        result.gold[name] = (
+            _rows(store.read(names.gold(name), None)) if store.exists(names.gold(name)) else []
+        )
     for entity in ENTITIES:
-        bronze = store.row_count(f"bronze/{entity}")
-        silver = store.row_count(f"silver/{entity}")
-        quarantined = store.row_count(f"quarantine/{entity}")
+        bronze = store.row_count(names.bronze(entity))
+        silver = store.row_count(names.silver(entity))
+        quarantined = store.row_count(names.quarantine(entity))
         result.accounting.append(
             {
                 "entity": entity,
@@ -203,11 +206,11 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
                 "cleaned": silver,
                 "quarantined": quarantined,
                 "duplicates": bronze - silver - quarantined,
-                "stream rows": store.row_count(f"stream/{entity}"),
+                "stream rows": store.row_count(names.stream_table(entity)),
             }
         )
     for name in METRICS:
-        table = f"stream/metrics/{name}"
+        table = names.metric(name)
         result.metrics[name] = (
             _rows(store.read(table).orderBy("window_start", ascending=False).limit(20))
             if store.exists(table)

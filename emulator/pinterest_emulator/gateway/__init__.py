@@ -13,6 +13,7 @@ import signal
 import threading
 
 from pinterest_pipeline.errors import ConfigError
+from pinterest_pipeline.names import DEFAULT_PREFIX
 
 from .server import Gateway
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--api-key", help="require this x-api-key header, as an API Gateway usage plan does")
     parser.add_argument(
-        "--topic-prefix", default="pinterest", help="topics <prefix>.pin|geo|user always exist"
+        "--topic-prefix", default=DEFAULT_PREFIX, help="topics <prefix>.pin|geo|user always exist"
     )
     parser.add_argument(
         "--auto-create-topics",
