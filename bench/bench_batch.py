@@ -4,6 +4,8 @@ For each size, `seed-db` generates the source tables (SQLite), which are landed 
 records per file, the deployed flush.size). The Spark job (read = ingest to bronze, silver = parse + clean +
 dedupe + write, gold = nine insights + write) and bench/reference.sql in DuckDB (read + clean + insights, with the
 silver and gold tables written to Parquet) run on the same files in the same run; their gold tables must be equal.
+With `--baseline REV` the batch job of git revision REV (checked out under bench/out/) runs on the same files in
+the same run too, in its own process: an A/B of two versions of the job beside the same reference.
 Writes bench/results/batch.md (a fragment of BENCHMARKS.md). Run: `python bench/bench_batch.py [--sizes 100000,1000000,3000000]`.
 """
 
@@ -14,15 +16,22 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 INSIGHT_TABLES = [
-    "popular_category_by_country", "popular_category_by_year", "most_followed_user_by_country",
-    "most_followed_country", "popular_category_by_age_group", "median_followers_by_age_group",
-    "users_joined_by_year", "median_followers_by_join_year", "median_followers_by_age_group_and_join_year",
+    "popular_category_by_country",
+    "popular_category_by_year",
+    "most_followed_user_by_country",
+    "most_followed_country",
+    "popular_category_by_age_group",
+    "median_followers_by_age_group",
+    "users_joined_by_year",
+    "median_followers_by_join_year",
+    "median_followers_by_age_group_and_join_year",
 ]
 FLUSH_SIZE = 500
 # The previous table store's figures (Parquet by Spark, commits by delta-rs): Spark and DuckDB seconds measured by
@@ -38,7 +47,9 @@ def peak_rss_mb(spark) -> dict[str, float]:
     try:
         pid = spark.sparkContext._gateway.proc.pid  # spark-submit execs the JVM in the same process
         status = Path(f"/proc/{pid}/status").read_text()
-        out["jvm"] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+        out["jvm"] = (
+            int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+        )
     except (AttributeError, OSError, StopIteration):
         pass
     return out
@@ -46,23 +57,29 @@ def peak_rss_mb(spark) -> dict[str, float]:
 
 def land_sink_files(db_url: str, raw: Path, rows: int) -> None:
     """Write every source row once as the S3 sink would: topics/<topic>/partition=0/<topic>+0+<offset>.json."""
+    from pinterest_emulator import db
+    from pinterest_emulator.gateway.sink import file_name
+    from pinterest_emulator.post import serialise
     from sqlalchemy import select
 
-    from pinterest_emulator import db
-    from pinterest_emulator.post import serialise
+    from pinterest_pipeline import names
+    from pinterest_pipeline.names import ENTITIES
 
     engine = db.make_engine(db_url)
     with engine.connect() as conn:
-        for entity in ("pin", "geo", "user"):
+        for entity in ENTITIES:
             table = db.table(entity)
             key = table.c["index"] if entity == "pin" else table.c["ind"]
-            folder = raw / "topics" / f"pinterest.{entity}" / "partition=0"
+            topic = names.topic(names.DEFAULT_PREFIX, entity)
+            folder = raw / "topics" / topic / "partition=0"
             folder.mkdir(parents=True, exist_ok=True)
             offset = 0
-            result = conn.execution_options(stream_results=True, yield_per=FLUSH_SIZE).execute(select(table).order_by(key))
+            result = conn.execution_options(stream_results=True, yield_per=FLUSH_SIZE).execute(
+                select(table).order_by(key)
+            )
             for chunk in result.mappings().partitions(FLUSH_SIZE):
                 lines = [json.dumps(serialise(dict(r)), ensure_ascii=False) for r in chunk]
-                (folder / f"pinterest.{entity}+0+{offset:010d}.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+                (folder / file_name(topic, 0, offset)).write_text("\n".join(lines) + "\n", encoding="utf-8")
                 offset += len(lines)
     engine.dispose()
 
@@ -74,8 +91,52 @@ def run_spark(spark, raw: Path, lake: Path) -> dict:
     started = time.monotonic()
     report = run_batch(spark, BatchConfig(str(raw), str(lake)))
     total = time.monotonic() - started
-    return {"seconds": dict(report.seconds), "total": total,
-            "silver": {e: c.silver_total for e, c in report.entities.items()}}
+    return {
+        "seconds": dict(report.seconds),
+        "total": total,
+        "silver": {e: c.silver_total for e, c in report.entities.items()},
+    }
+
+
+_BASELINE_RUN = """
+import json, sys, time
+from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+from pinterest_pipeline.session import get_spark
+spark = get_spark("bench-batch-baseline")
+started = time.monotonic()
+report = run_batch(spark, BatchConfig(sys.argv[1], sys.argv[2]))
+print(json.dumps({"total": time.monotonic() - started, "seconds": report.seconds}))
+"""
+
+
+def run_baseline(rev: str, raw: Path, lake: Path) -> dict:
+    """The batch job of revision `rev` on a fresh lake, in a process of its own (its code first on the path)."""
+    tree = REPO / "bench" / "out" / f"baseline-{rev}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True)
+    env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree / 'emulator'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", _BASELINE_RUN, str(raw), str(lake)],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def generate(size: int, data: Path) -> None:
+    """Seed the source database and land it as sink files, in a process of its own: the benchmark's own peak
+    memory then is the job's, not the generator's."""
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[3]); import bench_batch as b; "
+        "from pinterest_emulator.seed import seed_database; d = Path(sys.argv[2]); n = int(sys.argv[1]); "
+        "seed_database(f'sqlite:///{d / \"source.db\"}', rows=n, seed=100, progress=False); "
+        "b.land_sink_files(f'sqlite:///{d / \"source.db\"}', d / 'raw', n)"
+    )
+    data.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", code, str(size), str(data), str(REPO / "bench")], check=True)
 
 
 def run_duckdb(raw: Path, out: Path) -> tuple[dict, object]:
@@ -111,16 +172,21 @@ def main() -> int:
     """Run the sizes and write the fragment."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000,3000000", help="comma-separated post counts")
-    parser.add_argument("--workdir", default=str(REPO / "bench" / "data"),
-                        help="where generated data sets are kept between runs (3M posts: 2.8 GB of sink files and "
-                             "a 2 GB SQLite source; generating them takes about 35 min here)")
+    parser.add_argument(
+        "--workdir",
+        default=str(REPO / "bench" / "data"),
+        help="where generated data sets are kept between runs (3M posts: 2.8 GB of sink files and "
+        "a 2 GB SQLite source; generating them takes about 35 min here)",
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "batch.md"))
+    parser.add_argument(
+        "--baseline", help="a git revision whose batch job also runs on the same files, for an A/B"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
 
-    from pinterest_emulator.seed import seed_database
     from pinterest_pipeline.session import get_spark
 
     started = time.monotonic()
@@ -131,18 +197,30 @@ def main() -> int:
         data = work / f"posts-{size}"
         raw = data / "raw"
         if not raw.exists():
-            data.mkdir(parents=True, exist_ok=True)
-            seed_database(f"sqlite:///{data / 'source.db'}", rows=size, seed=100, progress=False)
-            land_sink_files(f"sqlite:///{data / 'source.db'}", raw, size)
-        shutil.rmtree(data / "lake", ignore_errors=True)
-        shutil.rmtree(data / "duck", ignore_errors=True)
+            generate(size, data)
+        for folder in ("lake", "duck", "lake-baseline"):
+            shutil.rmtree(data / folder, ignore_errors=True)
         load_before = os.getloadavg()[0]
         duck, con = run_duckdb(raw, data / "duck")
         spark_run = run_spark(spark, raw, data / "lake")
         differ = gold_equal(spark, data / "lake", con)
+        baseline = None
+        if args.baseline:
+            baseline = run_baseline(args.baseline, raw, data / "lake-baseline")
+            baseline["differ"] = gold_equal(spark, data / "lake-baseline", con)
         raw_mb = sum(f.stat().st_size for f in raw.rglob("*.json")) / 1e6
-        results.append({"posts": size, "raw_mb": raw_mb, "spark": spark_run, "duckdb": duck, "differ": differ,
-                        "load": (load_before, os.getloadavg()[0]), "rss": peak_rss_mb(spark)})
+        results.append(
+            {
+                "posts": size,
+                "raw_mb": raw_mb,
+                "spark": spark_run,
+                "duckdb": duck,
+                "differ": differ,
+                "load": (load_before, os.getloadavg()[0]),
+                "rss": peak_rss_mb(spark),
+                "baseline": baseline,
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
 
     lines = [
@@ -156,19 +234,31 @@ def main() -> int:
         "validate, clean, de-duplicate, write silver and quarantine; gold = the nine insights, written. DuckDB does "
         "less: no bronze copy of the raw records and no quarantine table. Every table is written by Spark's Delta "
         "writer (delta-spark); upkeep = compacting bronze and vacuuming what is due. Peak RSS: the JVM's high-water "
-        "mark so far in this process (it grows with the largest size run), the Python driver's beside it. Previous: "
-        "Spark / DuckDB with the previous table store (Parquet written by Spark, committed by delta-rs), published "
-        "2026-11-26.",
+        "mark so far in this process (it grows with the largest size run), the Python driver's beside it (data sets "
+        "are generated in another process)."
+        + (
+            f" Baseline: the batch job of revision `{args.baseline}` on the same files, in the same run, in a process "
+            "of its own (its own session start not counted either), so with a cold JVM at every size, "
+            "where the job above runs warm after the first size."
+            if args.baseline
+            else ""
+        ),
         "",
-        "| posts | raw MB | Spark ingest (s) | Spark silver (s) | Spark gold (s) | Spark upkeep (s) | Spark total (s) "
-        "| DuckDB total (s) | Spark / DuckDB | previous: Spark (s), Spark / DuckDB | Spark s per 1M posts "
-        "| DuckDB s per 1M posts | peak RSS MB (JVM, Python) | load avg (start, end) | equal |",
+        (
+            "| posts | raw MB | Spark ingest (s) | Spark silver (s) | Spark gold (s) | Spark upkeep (s) | Spark total (s) "
+            "| DuckDB total (s) | Spark / DuckDB | baseline total (s), / DuckDB, equal | Spark s per 1M posts "
+            "| DuckDB s per 1M posts | peak RSS MB (JVM, Python) | load avg (start, end) | equal |"
+        ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|",
     ]
     for r in results:
         s = r["spark"]
-        previous = PREVIOUS.get(r["posts"])
-        before = f"{previous[0]:.1f}, {previous[0] / previous[1]:.1f}" if previous else "-"
+        b = r["baseline"]
+        before = (
+            f"{b['total']:.1f}, {b['total'] / r['duckdb']['total']:.1f}, {'yes' if not b['differ'] else 'NO'}"
+            if b
+            else "-"
+        )
         rss = r["rss"]
         lines.append(
             f"| {r['posts']:,} | {r['raw_mb']:,.0f} | {s['seconds'].get('ingest', 0):.1f} | {s['seconds'].get('silver', 0):.1f} | "
@@ -186,7 +276,19 @@ def main() -> int:
                 f"- x{r['posts'] / first['posts']:.0f} posts: Spark x{r['spark']['total'] / first['spark']['total']:.1f}, "
                 f"DuckDB x{r['duckdb']['total'] / first['duckdb']['total']:.1f}"
             )
-    lines += ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py --sizes {args.sizes}`", ""]
+    published = [
+        f"{n:,} posts {spark_s:.1f} s = {spark_s / duck_s:.1f}x DuckDB"
+        for n, (spark_s, duck_s) in PREVIOUS.items()
+        if any(r["posts"] == n for r in results)
+    ]
+    if published:
+        lines += [
+            "",
+            "Published on 2026-11-26 with the previous table store (Parquet written by Spark, commits by "
+            "delta-rs), in another run: " + "; ".join(published) + ".",
+        ]
+    reproduce = f"--sizes {args.sizes}" + (f" --baseline {args.baseline}" if args.baseline else "")
+    lines += ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py {reproduce}`", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -30,12 +30,19 @@ from pinterest_emulator.local_kinesis import start_moto, stop_moto
 from stream.records import posts
 
 from pinterest_pipeline.jobs.stream import StreamConfig, run_stream
+from pinterest_pipeline.names import ENTITIES
 from pinterest_pipeline.session import get_spark
 
-ENTITIES = ("pin", "geo", "user")
 # The figures of the previous table store (Parquet by Spark, commits by delta-rs), measured by this script with
 # --rate 4 --seconds 30 --backlog 1000 and published in BENCHMARKS.md on 2026-11-26 (commit fe6a667).
-PREVIOUS = {"store": "delta-rs commits", "rate": 4.0, "p50": 21.80, "p95": 29.77, "drain": 194, "ref_drain": 2925}
+PREVIOUS = {
+    "store": "delta-rs commits",
+    "rate": 4.0,
+    "p50": 21.80,
+    "p95": 29.77,
+    "drain": 194,
+    "ref_drain": 2925,
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,7 +54,10 @@ def percentile(values: list[float], q: float) -> float:
 def put_posts(client, prefix: str, indexes: list[int]) -> float:
     """Put the posts' three records; returns the time the pins were acknowledged."""
     for entity, records in posts(indexes).items():
-        entries = [{"Data": json.dumps(r).encode(), "PartitionKey": str(r.get("index", r.get("ind")))} for r in records]
+        entries = [
+            {"Data": json.dumps(r).encode(), "PartitionKey": str(r.get("index", r.get("ind")))}
+            for r in records
+        ]
         for start in range(0, len(entries), 500):
             client.put_records(StreamName=f"{prefix}-{entity}", Records=entries[start : start + 500])
         if entity == "pin":
@@ -83,8 +93,12 @@ class ReferenceConsumer(threading.Thread):
 
     def run(self) -> None:
         shards = [s["ShardId"] for s in self.client.list_shards(StreamName=self.stream)["Shards"]]
-        iterators = {s: self.client.get_shard_iterator(StreamName=self.stream, ShardId=s,
-                                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"] for s in shards}
+        iterators = {
+            s: self.client.get_shard_iterator(
+                StreamName=self.stream, ShardId=s, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for s in shards
+        }
         while not self.stopping.is_set():
             for shard, iterator in iterators.items():
                 page = self.client.get_records(ShardIterator=iterator, Limit=10_000)
@@ -196,16 +210,20 @@ def main() -> int:
         "",
         "| measure | stream job | boto3 consumer (reference) | job / reference | previous store, same method |",
         "|---|---:|---:|---:|---:|",
-        (f"| latency p50 at {args.rate:g} posts/s ({3 * args.rate:g} records/s), s | {p50:.2f} | {r50:.3f} | "
-         f"{p50 / r50:.0f}x | {_previous('p50', args.rate)} |"),
+        (
+            f"| latency p50 at {args.rate:g} posts/s ({3 * args.rate:g} records/s), s | {p50:.2f} | {r50:.3f} | "
+            f"{p50 / r50:.0f}x | {_previous('p50', args.rate)} |"
+        ),
         f"| latency p95 at {args.rate:g} posts/s, s | {p95:.2f} | {r95:.3f} | {p95 / r95:.0f}x | {_previous('p95', args.rate)} |",
         (
             f"| sustained rate, records/s (backlog of {args.backlog} posts x 3 streams drained) | {job_rate:,.0f} | "
             f"{ref_rate:,.0f} | {job_rate / ref_rate:.2f} | {_previous('drain', args.rate)} |"
         ),
         "",
-        (f"Previous store: {PREVIOUS['store']}, measured on 2026-11-26 at {PREVIOUS['rate']:g} posts/s "
-         f"(reference drain then {PREVIOUS['ref_drain']:,} records/s); shown only where this run used the same rate."),
+        (
+            f"Previous store: {PREVIOUS['store']}, measured on 2026-11-26 at {PREVIOUS['rate']:g} posts/s "
+            f"(reference drain then {PREVIOUS['ref_drain']:,} records/s); shown only where this run used the same rate."
+        ),
         "",
         (
             f"{len(latency)} of {len(acked)} steady-phase posts measured ({lost} not seen); the backlog was put in "
