@@ -1,6 +1,10 @@
 """The command-line convention of errors.py: every failure one line and the exit code of its kind; unexpected
 errors as one line (the JVM exception inside a wrapper, and its root cause)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from pinterest_pipeline.errors import (
@@ -95,3 +99,23 @@ def test_a_usage_error_is_one_line_naming_the_subcommand_and_exit_code_2(capsys)
     assert capsys.readouterr().err == (
         "tool cmd: the following arguments are required: --need (see tool cmd --help)\n"
     )
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "argv, prefix",
+    [
+        (["-m", "pinterest_pipeline.cli", "batch", "--lake", "x"], "pinterest-pipeline batch: "),
+        (["-m", "pinterest_emulator.cli", "post", "--count", "many"], "pinterest-emulator post: "),
+        ([str(REPO / "infra" / "provision.py"), "apply", "--bogus"], "provision.py: "),
+    ],
+)
+def test_the_three_command_lines_answer_a_usage_error_alike(argv, prefix, tmp_path):
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(prefix), done.stderr
+    assert done.stderr.rstrip().endswith("--help)")
