@@ -80,9 +80,17 @@ class Upkeep:
             raise ConfigError("upkeep needs at least 2 files to compact and 1 file to vacuum")
 
 
+def lake_root(lake: str) -> str:
+    """The lake root as Spark names its tables: a local path made absolute (SQL's delta.`<path>` finds no table at a
+    relative one, so a relative lake read as empty), a URI or a Databricks path as it is."""
+    if urlparse(lake).scheme == "" and not lake.startswith(("/Volumes/", "/dbfs/")):
+        return os.path.abspath(lake)
+    return lake
+
+
 def table_path(lake: str, name: str) -> str:
     """The location of table `name` ("silver/pin", "gold/...") under a lake root."""
-    return f"{lake.rstrip('/')}/{name}"
+    return f"{lake_root(lake).rstrip('/')}/{name}"
 
 
 class DeltaStore:
@@ -92,7 +100,7 @@ class DeltaStore:
         if bool(catalog) != bool(schema):
             raise ConfigError("--catalog and --schema go together")
         self.spark = spark
-        self.lake = lake
+        self.lake = lake_root(lake)
         self.catalog = catalog
         self.schema = schema
         self._retention_set: set[str] = set()
