@@ -289,7 +289,9 @@ def test_relative_paths_are_the_same_lake(spark, tmp_path, monkeypatch, capsys):
     first_landing(tmp_path / "raw")
     monkeypatch.chdir(tmp_path)
     assert main(["batch", "--raw-root", "raw", "--lake", "lake"]) == 0
-    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines() if line.split()}
+    rows = {
+        line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines() if line.split()
+    }
     assert rows["pin"] == ["1", "5", "1", "2", "2"]  # files, read, duplicates, cleaned, quarantined
     assert len(delta_rows(tmp_path / "lake" / "silver" / "pin")) == 2
     assert len(delta_rows(tmp_path / "lake" / "gold" / "most_followed_country")) == 1
