@@ -40,10 +40,11 @@ $(JARS_STAMP): jars/pom.xml
 demo: setup
 	$(VENV)/bin/pinterest-pipeline demo --events $(EVENTS)
 
-# MariaDB, Chromium and ChromeDriver from Debian's packages (root only: without it those tiers skip).
+# MariaDB, Chromium and ChromeDriver from Debian's packages (as root or through sudo; without either those tiers skip).
 services:
 	@if [ "$$(id -u)" = 0 ]; then .ci/services; \
-	else echo "not root: the MySQL and browser tiers need .ci/services (run it once with sudo) or they skip"; fi
+	elif sudo -n true 2>/dev/null; then sudo .ci/services; \
+	else echo "not root and no sudo: the MySQL and browser tiers need .ci/services (run it once with sudo) or they skip"; fi
 
 # ruff, at the version the dev extra pins: the checks and the formatting pyproject.toml configures.
 lint: setup
