@@ -56,23 +56,38 @@ def topic_glob(raw_root: str, topic: str) -> str:
     return f"{raw_root}/topics/{topic}/partition=*/*.json"
 
 
+# Auto Loader's options: https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options
+# (`cloudFiles.*`, and the text format's `wholetext` under "TEXT options"); Spark's file source takes the same
+# limit as `maxFilesPerTrigger`: https://spark.apache.org/docs/latest/structured-streaming-programming-guide.html
+def file_source_options(
+    databricks: bool, max_files_per_trigger: int | None = None
+) -> tuple[str, dict[str, str]]:
+    """The streaming file source and its options: Auto Loader on Databricks, Spark's text source elsewhere."""
+    if databricks:
+        options = {
+            "cloudFiles.format": "text",
+            "cloudFiles.includeExistingFiles": "true",
+            "wholetext": "true",
+        }
+        if max_files_per_trigger:
+            options["cloudFiles.maxFilesPerTrigger"] = str(max_files_per_trigger)
+        return "cloudFiles", options
+    options = {"wholetext": "true"}
+    if max_files_per_trigger:
+        options["maxFilesPerTrigger"] = str(max_files_per_trigger)
+    return "text", options
+
+
 def new_files_stream(
     spark: SparkSession, raw_root: str, topic: str, max_files_per_trigger: int | None = None
 ) -> DataFrame:
     """A stream of the topic's sink files not read before (one row per file: whole text and file path)."""
-    if on_databricks():
-        reader = (
-            spark.readStream.format("cloudFiles")
-            .option("cloudFiles.format", "text")
-            .option("cloudFiles.includeExistingFiles", "true")
-        )
-    else:
-        reader = spark.readStream.format("text")
-    reader = reader.option("wholetext", "true")
-    if max_files_per_trigger:
-        reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
-    return reader.load(topic_glob(raw_root, topic)).select(
-        F.col("value").alias("text"), F.col("_metadata.file_path").alias("source_file")
+    source, options = file_source_options(on_databricks(), max_files_per_trigger)
+    return (
+        spark.readStream.format(source)
+        .options(**options)
+        .load(topic_glob(raw_root, topic))
+        .select(F.col("value").alias("text"), F.col("_metadata.file_path").alias("source_file"))
     )
 
 

@@ -4,7 +4,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from pinterest_pipeline.errors import ConfigError, InputError
-from pinterest_pipeline.readers import check_raw_root, normalize_raw_root, split_records, topic_glob
+from pinterest_pipeline.readers import (
+    check_raw_root,
+    file_source_options,
+    normalize_raw_root,
+    split_records,
+    topic_glob,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +78,22 @@ def test_split_records_gives_lines_offsets_and_partitions(spark):
         ('{"a": 2}', "p.pin", 2, 41, 2),
         ('{"a": 3}', "p.pin", 2, 43, 4),
     ]
+
+
+def test_file_source_options_by_their_documented_names():
+    # Auto Loader namespaces its own options (cloudFiles.maxFilesPerTrigger, not Spark's maxFilesPerTrigger):
+    # https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options
+    assert file_source_options(databricks=True, max_files_per_trigger=100) == (
+        "cloudFiles",
+        {
+            "cloudFiles.format": "text",
+            "cloudFiles.includeExistingFiles": "true",
+            "wholetext": "true",
+            "cloudFiles.maxFilesPerTrigger": "100",
+        },
+    )
+    assert file_source_options(databricks=False, max_files_per_trigger=100) == (
+        "text",
+        {"wholetext": "true", "maxFilesPerTrigger": "100"},
+    )
+    assert file_source_options(databricks=False) == ("text", {"wholetext": "true"})

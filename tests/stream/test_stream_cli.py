@@ -50,3 +50,40 @@ def test_an_endpoint_that_cannot_be_reached_is_an_unreachable_service(tmp_path, 
         err.startswith("pinterest-pipeline stream: Kinesis endpoint unreachable: ") and err.count("\n") == 1
     )
     assert not (tmp_path / "lake").exists()
+
+
+def test_kinesis_options_by_their_documented_names(tmp_path):
+    from pinterest_pipeline.jobs.stream import StreamConfig, kinesis_source_options
+    from pinterest_pipeline.kinesis_source import FORMAT
+
+    config = StreamConfig(
+        lake=str(tmp_path),
+        region="eu-west-1",
+        service_credential="kinesis-cred",
+        max_records_per_trigger=50_000,
+    )
+    # Databricks' kinesis source (https://docs.databricks.com/aws/en/connect/streaming/kinesis): maxRecordsPerFetch
+    # is capped at GetRecords' 10,000.
+    assert kinesis_source_options(config, "pin", databricks=True) == (
+        "kinesis",
+        {
+            "streamName": "pinterest-pin",
+            "region": "eu-west-1",
+            "initialPosition": "trim_horizon",
+            "serviceCredential": "kinesis-cred",
+            "maxRecordsPerFetch": "10000",
+        },
+    )
+    local = StreamConfig(
+        lake=str(tmp_path), kinesis_endpoint="http://127.0.0.1:5000", max_records_per_trigger=7
+    )
+    assert kinesis_source_options(local, "geo", databricks=False) == (
+        FORMAT,
+        {
+            "streamName": "pinterest-geo",
+            "region": "us-east-1",
+            "initialPosition": "trim_horizon",
+            "endpointUrl": "http://127.0.0.1:5000",
+            "maxRecordsPerTrigger": "7",
+        },
+    )

@@ -137,36 +137,40 @@ def check_streams(config: StreamConfig) -> None:
             raise ServiceError(f"Kinesis endpoint unreachable: {error}") from None
 
 
+# Databricks' `kinesis` source: https://docs.databricks.com/aws/en/connect/streaming/kinesis (streamName, region,
+# initialPosition, serviceCredential, roleArn, endpoint, maxRecordsPerFetch of at most 10,000, Kinesis'
+# GetRecords limit). The local source (kinesis_source.py) takes endpointUrl and maxRecordsPerTrigger.
+def kinesis_source_options(config: StreamConfig, entity: str, databricks: bool) -> tuple[str, dict[str, str]]:
+    """The streaming source of the entity's Kinesis stream and its options, on Databricks or locally."""
+    options = {
+        "streamName": config.stream(entity),
+        "region": config.region,
+        "initialPosition": "trim_horizon",
+    }
+    if databricks:
+        if config.service_credential:
+            options["serviceCredential"] = config.service_credential
+        if config.role_arn:
+            options["roleArn"] = config.role_arn
+        if config.kinesis_endpoint:
+            options["endpoint"] = config.kinesis_endpoint
+        if config.max_records_per_trigger:
+            options["maxRecordsPerFetch"] = str(min(config.max_records_per_trigger, 10_000))
+        return "kinesis", options
+    if config.kinesis_endpoint:
+        options["endpointUrl"] = config.kinesis_endpoint
+    if config.max_records_per_trigger:
+        options["maxRecordsPerTrigger"] = str(config.max_records_per_trigger)
+    return FORMAT, options
+
+
 def read_stream(spark: SparkSession, config: StreamConfig, entity: str) -> DataFrame:
     """The entity's Kinesis records (Databricks' kinesis columns) from whichever source the platform has."""
-    if on_databricks():
-        reader = (
-            spark.readStream.format("kinesis")
-            .option("streamName", config.stream(entity))
-            .option("region", config.region)
-            .option("initialPosition", "trim_horizon")
-        )
-        if config.service_credential:
-            reader = reader.option("serviceCredential", config.service_credential)
-        if config.role_arn:
-            reader = reader.option("roleArn", config.role_arn)
-        if config.kinesis_endpoint:
-            reader = reader.option("endpoint", config.kinesis_endpoint)
-        if config.max_records_per_trigger:
-            reader = reader.option("maxRecordsPerFetch", min(config.max_records_per_trigger, 10_000))
-        return reader.load()
-    register(spark)
-    reader = (
-        spark.readStream.format(FORMAT)
-        .option("streamName", config.stream(entity))
-        .option("region", config.region)
-        .option("initialPosition", "trim_horizon")
-    )
-    if config.kinesis_endpoint:
-        reader = reader.option("endpointUrl", config.kinesis_endpoint)
-    if config.max_records_per_trigger:
-        reader = reader.option("maxRecordsPerTrigger", config.max_records_per_trigger)
-    return reader.load()
+    databricks = on_databricks()
+    if not databricks:
+        register(spark)
+    source, options = kinesis_source_options(config, entity, databricks)
+    return spark.readStream.format(source).options(**options).load()
 
 
 def as_records(kinesis: DataFrame) -> DataFrame:
