@@ -18,7 +18,8 @@ from .sink import Sink
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+# API Gateway's payload quota, "10 MB", which it enforces as 10485760 bytes (its 413 names that number)
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
 
 
