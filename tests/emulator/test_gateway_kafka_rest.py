@@ -254,13 +254,28 @@ def test_concurrent_clients_get_distinct_offsets(tmp_path):
     assert all(len(p.read_text().splitlines()) == 50 for p in fx.sink_files(tmp_path, "pinterest.user"))
 
 
-def test_rotate_timer_publishes_an_idle_file(tmp_path):
-    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, rotate_interval_ms=50) as gw:
+class Clock:
+    """The records' timestamps, moved by the test (no sleeps)."""
+
+    def __init__(self):
+        self.now = 1_700_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_files_rotate_on_record_time_and_a_quiet_topic_keeps_its_open_file(tmp_path):
+    clock = Clock()
+    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, rotate_interval_ms=60000, clock=clock) as gw:
         fx.produce(gw.url, "pinterest.pin", [{"ind": 1}, {"ind": 2}])
-        # no more traffic: only the background timer can publish the open file
-        fx.wait_for(lambda: fx.sink_files(tmp_path, "pinterest.pin"))
-        assert fx.read_topic(tmp_path, "pinterest.pin") == [(0, 0, {"ind": 1}), (0, 1, {"ind": 2})]
+        clock.now += 3600  # no traffic for an hour: no timer publishes the open file
+        assert fx.sink_files(tmp_path, "pinterest.pin") == []
+        # the next record is an hour after the file's first: it closes that file and starts the next
         assert fx.produce(gw.url, "pinterest.pin", [{"ind": 3}]).json()["offsets"][0]["offset"] == 2
+        assert fx.read_topic(tmp_path, "pinterest.pin") == [(0, 0, {"ind": 1}), (0, 1, {"ind": 2})]
+        assert fx.staged_lines(tmp_path, "pinterest.pin") == ['{"ind":3}']
+    # the graceful close publishes the rest (the one difference from the connector, for a local demo)
+    assert [v for _, _, v in fx.read_topic(tmp_path, "pinterest.pin")] == [{"ind": 1}, {"ind": 2}, {"ind": 3}]
 
 
 def test_byte_budget_holds_readers_back_until_memory_is_released():
