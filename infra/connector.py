@@ -1,9 +1,11 @@
 """The Confluent S3 sink connector configuration that MSK Connect runs.
 
-It lands every topic as `topics/<topic>/partition=<p>/<topic>+<p>+<startOffset>.json`, one JSON object per
+It lands every topic as `topics/<topic>/partition=all/<topic>+<p>+<startOffset>.json`, one JSON object per
 line. The original course used flush.size=1, which writes one S3 object (and one PUT) per record; here a
-file is closed after SINK_FLUSH_SIZE records or after SINK_ROTATE_INTERVAL_MS, whichever comes first. The
-local gateway (emulator) uses the same defaults so local and cloud runs produce the same kind of files.
+file is closed after SINK_FLUSH_SIZE records, or when a record arrives SINK_ROTATE_INTERVAL_MS or more after
+the open file's first record (record time), whichever comes first. Both rules depend only on the records, so
+a task that restarts writes the same files again: the sink's exactly-once delivery holds (infra/README.md,
+"The S3 sink"). The local gateway (emulator) uses the same defaults and rules.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ import re
 
 # Records per file: a file is committed once it holds this many records.
 SINK_FLUSH_SIZE = 500
-# Milliseconds after which an open file is committed even if not full. rotate.interval.ms alone only
-# rotates when a new record arrives; rotate.schedule.interval.ms also closes files on a quiet topic.
+# rotate.interval.ms: a file is committed when a record's timestamp is this many ms or more after the file's
+# first record's; that record starts the next file. A quiet topic's open file waits for its next record.
 SINK_ROTATE_INTERVAL_MS = 60000
 SINK_CONNECTOR_CLASS = "io.confluent.connect.s3.S3SinkConnector"
+# The S3 sink only applies rotate.interval.ms with a TimeBasedPartitioner (with any other partitioner it logs
+# "This property is ignored"): TopicPartitionWriter takes the timestamp extractor from the partitioner,
+# https://github.com/confluentinc/kafka-connect-storage-cloud/blob/master/kafka-connect-s3/src/main/java/io/confluent/connect/s3/TopicPartitionWriter.java
+TIME_BASED_PARTITIONER = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"
+# A path.format of one quoted literal gives every record the same output partition, so time never splits a
+# file by directory and the folder matches the `partition=*` the batch job reads (it takes the partition and
+# offset from the file name). The time bucket then does not matter; a day is a valid duration.
+SINK_PATH_FORMAT = "'partition=all'"
+SINK_PARTITION_DURATION_MS = 86_400_000
 
 
 def topics_regex(topic_prefix: str) -> str:
@@ -41,15 +52,21 @@ def sink_connector_config(
         "topics.dir": "topics",
         "storage.class": "io.confluent.connect.s3.storage.S3Storage",
         "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
-        # DefaultPartitioner writes partition=<p> directories (docs/design.md, "The data flow").
-        "partitioner.class": "io.confluent.connect.storage.partitioner.DefaultPartitioner",
+        "partitioner.class": TIME_BASED_PARTITIONER,
+        "path.format": SINK_PATH_FORMAT,
+        "partition.duration.ms": str(SINK_PARTITION_DURATION_MS),
+        "locale": "en-US",
+        "timezone": "UTC",
+        # Record: the Kafka record's own timestamp (CreateTime, set by the REST proxy when it produces the
+        # record), a deterministic extractor; the default, Wallclock, is not
+        # (https://docs.confluent.io/kafka-connectors/s3-sink/current/configuration_options.html)
+        "timestamp.extractor": "Record",
         "schema.compatibility": "NONE",
         "key.converter": "org.apache.kafka.connect.storage.StringConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",
         "flush.size": str(flush_size),
+        # rotation on record time only: rotate.schedule.interval.ms (wall clock) is left out, as it makes the
+        # files a restarted task writes depend on when it runs, which breaks exactly-once delivery
         "rotate.interval.ms": str(rotate_interval_ms),
-        "rotate.schedule.interval.ms": str(rotate_interval_ms),
-        # rotate.schedule.interval.ms is wall-clock based and requires a time zone.
-        "timezone": "UTC",
     }

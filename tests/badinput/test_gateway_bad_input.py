@@ -93,7 +93,6 @@ KAFKA_BAD = [
     ("value null", b'{"records": [{"value": null}]}', 422, 422),
     ("partition of the wrong type", b'{"records": [{"value": 1, "partition": "0"}]}', 422, 422),
     ("partition that does not exist", b'{"records": [{"value": 1, "partition": 7}]}', 404, 40402),
-    ("value over 1 MB", produce_body(json.dumps("x" * 1_100_000).encode()), 422, 42201),
     ("nested 100,000 levels (arrays)", produce_body(nested(DEEP)), 400, 400),
     ("nested 100,000 levels (objects)", produce_body(nested(DEEP, "object")), 400, 400),
     ("Latin-1 bytes", produce_body(b'{"title": "caf\xe9"}'), 400, 400),
@@ -119,6 +118,24 @@ def test_invalid_produce_requests_are_4xx_with_a_message_and_write_nothing(gatew
     )
     message = assert_refused(got, answer)
     assert (got, message["error_code"]) == (status, code), message
+    assert fx.staged_lines(gateway.raw_root, "pinterest.geo") == []
+    assert fx.read_topic(gateway.raw_root, "pinterest.geo") == []
+
+
+def test_a_value_over_1_mb_is_refused_in_its_offset_entry_and_written_nowhere(gateway):
+    # the proxy's producer refuses the record (RecordTooLargeException), the request itself is 200
+    body = produce_body(json.dumps("x" * 1_100_000).encode())
+    got, answer, _ = send(
+        gateway.url,
+        "POST",
+        "/topics/pinterest.geo",
+        body,
+        {"Content-Type": KAFKA, "Content-Length": str(len(body))},
+    )
+    assert got == 200
+    [entry] = json.loads(answer)["offsets"]
+    assert (entry["partition"], entry["offset"], entry["error_code"]) == (None, None, 50002)
+    assert "max.request.size" in entry["error"]
     assert fx.staged_lines(gateway.raw_root, "pinterest.geo") == []
     assert fx.read_topic(gateway.raw_root, "pinterest.geo") == []
 

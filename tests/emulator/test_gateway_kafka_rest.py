@@ -91,7 +91,6 @@ def test_list_and_describe_topics(gateway):
         (fx.KAFKA_JSON, {"records": [{"key": "k"}]}, 422, 422),
         (fx.KAFKA_JSON, {"records": [{"value": 1, "partition": "0"}]}, 422, 422),
         (fx.KAFKA_JSON, {"records": [{"value": 1, "partition": 3}]}, 404, 40402),
-        (fx.KAFKA_JSON, {"records": [{"value": "x" * 1_100_000}]}, 422, 42201),
     ],
 )
 def test_produce_errors_have_the_proxy_shape_and_write_nothing(gateway, content_type, body, status, code):
@@ -117,11 +116,77 @@ def test_unknown_topic_is_404_unless_auto_creation_is_on(tmp_path):
 def test_body_over_the_size_limit_is_413(tmp_path):
     with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, max_request_bytes=1000) as gw:
         response = fx.produce(gw.url, "pinterest.pin", [{"text": "x" * 2000}])
-        assert response.status_code == 413 and response.json()["error_code"] == 413
+        assert response.status_code == 413
+        assert response.json() == {"message": "HTTP content length exceeded 1000 bytes."}
         assert fx.produce(gw.url, "pinterest.pin", [{"text": "x"}]).status_code == 200
         # a body far larger than the socket buffers gets the same answer
         big = fx.produce(gw.url, "pinterest.pin", [{"text": "x" * 8_000_000}])
-        assert big.status_code == 413 and "larger than 1000 bytes" in big.json()["message"]
+        assert big.status_code == 413 and big.json()["message"] == "HTTP content length exceeded 1000 bytes."
+
+
+def body_of(records: list) -> bytes:
+    return json.dumps({"records": records}).encode()
+
+
+def test_body_of_exactly_api_gateways_10_mib_is_accepted_and_one_byte_more_is_413(tmp_path):
+    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS) as gw:
+        assert gw.max_request_bytes == 10_485_760
+        # one record padded with JSON whitespace (which the proxy does not keep) to the exact size
+        core = body_of([{"value": 1}])
+        exact = core[:-1] + b" " * (10_485_760 - len(core)) + b"}"
+        assert len(exact) == 10_485_760
+        assert post(gw, "pinterest.pin", exact).status_code == 200
+        over = post(gw, "pinterest.pin", exact[:-1] + b" }")
+        assert over.status_code == 413
+        assert over.json() == {"message": "HTTP content length exceeded 10485760 bytes."}
+    assert [value for _, _, value in fx.read_topic(tmp_path, "pinterest.pin")] == [1]
+
+
+# Kafka's producer estimate for a keyless JSON string of n characters (DefaultRecordBatch.
+# estimateBatchSizeUpperBound): 61 (batch) + 21 (record) + 1 (null key) + 3 (varint) + n + 2 (quotes) + 1
+# (header count); max.request.size is 1048576.
+FITS = "x" * 1_048_487  # 1048576 bytes: the largest value the proxy's producer sends
+OVER = "x" * 1_048_488  # 1048577 bytes
+TOO_LARGE = (
+    "The message is 1048577 bytes when serialized which is larger than 1048576, which is the value of the "
+    "max.request.size configuration."
+)
+
+
+def test_a_record_over_max_request_size_is_refused_in_its_own_entry_and_the_rest_land(gateway):
+    response = fx.produce(gateway.url, "pinterest.pin", [{"ind": 1}, OVER, {"ind": 2}, FITS])
+    assert response.status_code == 200
+    assert response.json()["offsets"] == [
+        {"partition": 0, "offset": 0, "error_code": None, "error": None},
+        {"partition": None, "offset": None, "error_code": 50002, "error": TOO_LARGE},
+        {"partition": 0, "offset": 1, "error_code": None, "error": None},
+        {"partition": 0, "offset": 2, "error_code": None, "error": None},
+    ]
+    # flush.size is 3: the three records written fill one file, with contiguous offsets
+    assert fx.read_topic(gateway.raw_root, "pinterest.pin") == [
+        (0, 0, {"ind": 1}),
+        (0, 1, {"ind": 2}),
+        (0, 2, FITS),
+    ]
+    assert fx.staged_lines(gateway.raw_root, "pinterest.pin") == []
+
+
+def test_a_key_counts_toward_the_record_size(gateway):
+    # a key "k" is 3 bytes of JSON with a 1-byte length, 3 bytes more than a null key
+    records = [{"key": "k", "value": FITS[:-3]}, {"key": "k", "value": FITS[:-2]}]
+    offsets = post(gateway, "pinterest.pin", {"records": records}).json()["offsets"]
+    assert offsets[0] == {"partition": 0, "offset": 0, "error_code": None, "error": None}
+    assert offsets[1]["error_code"] == 50002 and offsets[1]["offset"] is None
+    assert offsets[1]["error"] == TOO_LARGE
+
+
+def test_a_request_whose_records_are_all_too_large_writes_nothing(gateway):
+    response = fx.produce(gateway.url, "pinterest.pin", [OVER, OVER])
+    assert response.status_code == 200
+    assert [entry["error_code"] for entry in response.json()["offsets"]] == [50002, 50002]
+    assert fx.staged_lines(gateway.raw_root, "pinterest.pin") == []
+    # the next record takes the first offset: nothing was used by the refused ones
+    assert fx.produce(gateway.url, "pinterest.pin", [1]).json()["offsets"][0]["offset"] == 0
 
 
 def test_keyed_records_go_to_the_murmur2_partition(tmp_path):
@@ -189,13 +254,28 @@ def test_concurrent_clients_get_distinct_offsets(tmp_path):
     assert all(len(p.read_text().splitlines()) == 50 for p in fx.sink_files(tmp_path, "pinterest.user"))
 
 
-def test_rotate_timer_publishes_an_idle_file(tmp_path):
-    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, rotate_interval_ms=50) as gw:
+class Clock:
+    """The records' timestamps, moved by the test (no sleeps)."""
+
+    def __init__(self):
+        self.now = 1_700_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_files_rotate_on_record_time_and_a_quiet_topic_keeps_its_open_file(tmp_path):
+    clock = Clock()
+    with Gateway(tmp_path, kinesis_endpoint=UNUSED_KINESIS, rotate_interval_ms=60000, clock=clock) as gw:
         fx.produce(gw.url, "pinterest.pin", [{"ind": 1}, {"ind": 2}])
-        # no more traffic: only the background timer can publish the open file
-        fx.wait_for(lambda: fx.sink_files(tmp_path, "pinterest.pin"))
-        assert fx.read_topic(tmp_path, "pinterest.pin") == [(0, 0, {"ind": 1}), (0, 1, {"ind": 2})]
+        clock.now += 3600  # no traffic for an hour: no timer publishes the open file
+        assert fx.sink_files(tmp_path, "pinterest.pin") == []
+        # the next record is an hour after the file's first: it closes that file and starts the next
         assert fx.produce(gw.url, "pinterest.pin", [{"ind": 3}]).json()["offsets"][0]["offset"] == 2
+        assert fx.read_topic(tmp_path, "pinterest.pin") == [(0, 0, {"ind": 1}), (0, 1, {"ind": 2})]
+        assert fx.staged_lines(tmp_path, "pinterest.pin") == ['{"ind":3}']
+    # the graceful close publishes the rest (the one difference from the connector, for a local demo)
+    assert [v for _, _, v in fx.read_topic(tmp_path, "pinterest.pin")] == [{"ind": 1}, {"ind": 2}, {"ind": 3}]
 
 
 def test_byte_budget_holds_readers_back_until_memory_is_released():

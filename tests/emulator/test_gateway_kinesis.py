@@ -172,3 +172,107 @@ def test_default_endpoint_is_an_in_process_moto(tmp_path):
             requests.post(f"{gw.url}/streams/{name}", json={"ShardCount": 1}, timeout=30).status_code == 200
         )
         assert name in requests.get(f"{gw.url}/streams", timeout=30).json()["StreamNames"]
+
+
+# Kinesis' limits, checked by the gateway before Kinesis is called: 1 MiB for a record's data blob plus its
+# partition key, partition keys of 1 to 256 characters, 1 to 500 records and 10 MiB per PutRecords request.
+ONE_MIB = 1_048_576
+
+
+def put(gateway, stream, route, body):
+    data = body if isinstance(body, bytes) else json.dumps(body)
+    return requests.put(f"{gateway.url}/streams/{stream}/{route}", data=data, timeout=60)
+
+
+def string_data(size: int) -> str:
+    """A string whose Data blob ($input.json: the quoted JSON text) is `size` bytes."""
+    return "x" * (size - 2)
+
+
+def test_put_record_of_exactly_1_mib_with_its_key_lands_and_a_byte_more_is_a_validation_error(
+    gateway, moto_url, stream
+):
+    fits = put(gateway, stream, "record", {"Data": string_data(ONE_MIB - 3), "PartitionKey": "pk1"})
+    assert fits.status_code == 200
+    over = put(gateway, stream, "record", {"Data": string_data(ONE_MIB - 2), "PartitionKey": "pk1"})
+    assert over.status_code == 400
+    assert over.json() == {
+        "__type": "ValidationException",
+        "message": "1 validation error detected: Value at 'data' failed to satisfy constraint: "
+        "Member must have length less than or equal to 1048576",
+    }
+    assert [(key, len(data)) for key, data in read_stream(moto_url, stream)] == [("pk1", ONE_MIB - 3)]
+
+
+def test_put_records_names_the_record_over_1_mib(gateway, moto_url, stream):
+    records = [{"Data": 1, "PartitionKey": "a"}, {"Data": string_data(ONE_MIB), "PartitionKey": "b"}]
+    over = put(gateway, stream, "records", {"Records": records})
+    assert (over.status_code, over.json()["__type"]) == (400, "ValidationException")
+    assert "'records.2.member.data'" in over.json()["message"]
+    records[1]["Data"] = string_data(ONE_MIB - 1)
+    assert put(gateway, stream, "records", {"Records": records}).json()["FailedRecordCount"] == 0
+    assert [key for key, _ in read_stream(moto_url, stream)] == ["a", "b"]
+
+
+@pytest.mark.parametrize("route", ["record", "records"])
+def test_partition_key_of_256_characters_lands_and_257_is_a_validation_error(
+    gateway, moto_url, stream, route
+):
+    def body(key):
+        record = {"Data": 1, "PartitionKey": key}
+        return record if route == "record" else {"Records": [record]}
+
+    assert put(gateway, stream, route, body("é" * 256)).status_code == 200  # characters, not bytes
+    over = put(gateway, stream, route, body("k" * 257))
+    at = "partitionKey" if route == "record" else "records.1.member.partitionKey"
+    assert over.status_code == 400
+    assert over.json() == {
+        "__type": "ValidationException",
+        "message": f"1 validation error detected: Value '{'k' * 257}' at '{at}' failed to satisfy constraint: "
+        "Member must have length less than or equal to 256",
+    }
+    assert [key for key, _ in read_stream(moto_url, stream)] == ["é" * 256]
+
+
+def test_put_records_takes_500_records_and_refuses_501(gateway, moto_url, stream):
+    batch = [{"Data": i, "PartitionKey": "k"} for i in range(501)]
+    over = put(gateway, stream, "records", {"Records": batch})
+    assert over.status_code == 400
+    assert over.json() == {
+        "__type": "ValidationException",
+        "message": "1 validation error detected: Value at 'records' failed to satisfy constraint: "
+        "Member must have length less than or equal to 500",
+    }
+    fits = put(gateway, stream, "records", {"Records": batch[:500]}).json()
+    assert fits["FailedRecordCount"] == 0 and len(fits["Records"]) == 500
+    assert [json.loads(data) for _, data in read_stream(moto_url, stream)] == list(range(500))
+
+
+def ten_mib_body(extra: int) -> bytes:
+    """A PutRecords body of about 3 MB whose records hold 10 MiB + `extra` bytes, none over 1 MiB.
+
+    API Gateway's 10 MiB payload limit comes first for plain text, so the records are arrays of `1e15`,
+    which `$input.json` writes back as 1000000000000000.0 (19 bytes with its comma for 5 in the body).
+    """
+    assert json.dumps(1e15) == "1000000000000000.0"
+    numbers = b"[" + b",".join([b"1e15"] * 55_000) + b"]"  # a 1,045,001-byte blob
+    records = [b'{"PartitionKey": "k%d", "Data": %s}' % (i, numbers) for i in range(10)]
+    rest = 10 * 1024 * 1024 - 10 * (1_045_001 + 2) - 2 + extra  # the last record: key "kk" and a string
+    records.append(b'{"PartitionKey": "kk", "Data": "%s"}' % (b"x" * (rest - 2)))
+    return b'{"Records": [' + b",".join(records) + b"]}"
+
+
+def test_put_records_of_10_mib_in_all_lands_and_a_byte_more_is_refused(gateway, stream):
+    over = put(gateway, stream, "records", ten_mib_body(1))
+    assert over.status_code == 400
+    assert over.json() == {
+        "__type": "InvalidArgumentException",
+        "message": "Records size exceeds 10 MB limit",
+    }
+    fits = put(gateway, stream, "records", ten_mib_body(0))
+    assert fits.status_code == 200, fits.text
+    answer = fits.json()
+    # moto takes 5 MiB a call: the gateway sends it in parts and answers for the request, in order
+    assert answer["FailedRecordCount"] == 0 and len(answer["Records"]) == 11
+    sequence = [int(r["SequenceNumber"]) for r in answer["Records"]]
+    assert sequence == sorted(sequence)

@@ -60,18 +60,63 @@ def test_nothing_but_finished_json_files_under_topics(tmp_path):
     sink.close()
 
 
-def test_open_file_waits_for_rotate_interval(tmp_path):
+def test_a_record_rotate_interval_after_the_files_first_starts_the_next_file(tmp_path):
     clock = FakeClock()
     sink = Sink(tmp_path, flush_size=500, rotate_interval_ms=60000, clock=clock)
     sink.create_topic(TOPIC)
     sink.append(TOPIC, 0, lines("a"))
-    clock.now += 59.9
+    clock.now += 59.999
+    sink.append(TOPIC, 0, lines("b"))  # 1 ms short of the interval: same file
+    assert fx.sink_files(tmp_path, TOPIC) == []
+    clock.now += 0.001  # 60 s after the file's first record, not its last
+    sink.append(TOPIC, 0, lines("c", "d"))
+    # the records that cross are not in the finished file: they start the next one
+    assert [(o, v) for _, o, v in fx.read_topic(tmp_path, TOPIC)] == [(0, "a"), (1, "b")]
+    assert fx.staged_lines(tmp_path, TOPIC) == ['"c"', '"d"']
+    sink.close()
+
+
+def test_a_quiet_topic_waits_for_its_next_record(tmp_path):
+    clock = FakeClock()
+    sink = Sink(tmp_path, flush_size=500, rotate_interval_ms=60000, clock=clock)
+    sink.create_topic(TOPIC)
+    sink.append(TOPIC, 0, lines("a"))
+    clock.now += 3600  # an hour with no record: nothing closes the file (no wall-clock timer)
+    assert fx.sink_files(tmp_path, TOPIC) == [] and fx.staged_lines(tmp_path, TOPIC) == ['"a"']
     sink.append(TOPIC, 0, lines("b"))
-    assert sink.rotate_due() == 0 and fx.sink_files(tmp_path, TOPIC) == []
-    clock.now += 0.1  # 60 s after the first record of the file, not the last
-    assert sink.rotate_due() == 1
-    assert [v for _, _, v in fx.read_topic(tmp_path, TOPIC)] == ["a", "b"]
-    assert sink.rotate_due() == 0  # an empty open file is never published
+    assert [v for _, _, v in fx.read_topic(tmp_path, TOPIC)] == ["a"]
+    # the new file's interval counts from its own first record
+    clock.now += 59
+    sink.append(TOPIC, 0, lines("c"))
+    assert len(fx.sink_files(tmp_path, TOPIC)) == 1
+    sink.close()  # a clean close publishes the rest
+    assert [v for _, _, v in fx.read_topic(tmp_path, TOPIC)] == ["a", "b", "c"]
+
+
+def test_rotation_on_time_and_on_size_together(tmp_path):
+    clock = FakeClock()
+    sink = Sink(tmp_path, flush_size=3, rotate_interval_ms=1000, clock=clock)
+    sink.create_topic(TOPIC)
+    sink.append(TOPIC, 0, lines(0, 1))
+    clock.now += 1
+    sink.append(TOPIC, 0, lines(2, 3, 4, 5))  # time closes [0, 1]; size then closes [2, 3, 4]
+    names = [p.name for p in fx.sink_files(tmp_path, TOPIC)]
+    assert names == ["pinterest.pin+0+0000000000.json", "pinterest.pin+0+0000000002.json"]
+    assert fx.staged_lines(tmp_path, TOPIC) == ["5"]
+    sink.close()
+
+
+def test_partitions_rotate_on_their_own_first_records(tmp_path):
+    clock = FakeClock()
+    sink = Sink(tmp_path, flush_size=500, rotate_interval_ms=1000, partitions=2, clock=clock)
+    sink.create_topic(TOPIC)
+    sink.append(TOPIC, 0, lines("p0-a"))
+    clock.now += 0.5
+    sink.append(TOPIC, 1, lines("p1-a"))
+    clock.now += 0.5
+    sink.append(TOPIC, 0, lines("p0-b"))  # 1 s after partition 0's first record
+    sink.append(TOPIC, 1, lines("p1-b"))  # 0.5 s after partition 1's
+    assert [(p, v) for p, _, v in fx.read_topic(tmp_path, TOPIC)] == [(0, "p0-a")]
     sink.close()
 
 
@@ -197,7 +242,7 @@ def test_murmur2_matches_the_java_client():
     steps=st.lists(
         st.one_of(
             st.tuples(st.just("append"), st.integers(1, 12)),
-            st.tuples(st.sampled_from(["rotate", "close", "crash", "torn_crash"]), st.just(0)),
+            st.tuples(st.sampled_from(["wait", "close", "crash", "torn_crash"]), st.just(0)),
         ),
         max_size=25,
     ),
@@ -214,9 +259,8 @@ def test_any_history_keeps_every_record_once_in_order(tmp_path_factory, flush_si
         if action == "append":
             assert sink.append(TOPIC, 0, lines(*range(sent, sent + n))) == sent
             sent += n
-        elif action == "rotate":
+        elif action == "wait":  # the next append crosses the rotate interval
             clock.now += 1
-            sink.rotate_due()
         else:
             if action == "close":
                 sink.close()

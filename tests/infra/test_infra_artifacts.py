@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from infra import apigateway, connector
 from infra.config import Deployment
 from infra.core import Context
 from infra.ec2 import render_user_data
+from pinterest_pipeline.readers import topic_glob
 
 
 def _ctx(name="demo"):
@@ -25,16 +27,34 @@ def test_sink_defaults_do_not_write_one_file_per_record():
     assert connector.SINK_ROTATE_INTERVAL_MS == 60000
     config = connector.sink_connector_config("bucket-x", "eu-west-1", "demo")
     assert config["flush.size"] == "500"
-    assert config["rotate.interval.ms"] == config["rotate.schedule.interval.ms"] == "60000"
+    assert config["rotate.interval.ms"] == "60000"
     assert config["timezone"] == "UTC"
     assert all(isinstance(v, str) for v in config.values())  # MSK Connect takes a string map
+
+
+def test_sink_rotates_on_record_time_only_so_a_restarted_task_rewrites_the_same_files():
+    config = connector.sink_connector_config("bucket-x", "eu-west-1", "demo")
+    # wall-clock rotation is not deterministic: a restarted task could rewrite a file with more records
+    assert "rotate.schedule.interval.ms" not in config
+    # rotate.interval.ms is only applied with a TimeBasedPartitioner, on the extracted timestamp; Record (the
+    # Kafka record's timestamp) is deterministic, the default Wallclock is not
+    assert config["partitioner.class"] == "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"
+    assert config["timestamp.extractor"] == "Record"
+    assert int(config["rotate.interval.ms"]) > 0 and int(config["partition.duration.ms"]) > 0
+    assert config["locale"] and config["timezone"]
 
 
 def test_sink_writes_the_design_storage_layout():
     config = connector.sink_connector_config("bucket-x", "eu-west-1", "demo")
     assert config["s3.bucket.name"] == "bucket-x" and config["topics.dir"] == "topics"
     assert config["format.class"] == "io.confluent.connect.s3.format.json.JsonFormat"
-    assert config["partitioner.class"].endswith(".DefaultPartitioner")  # partition=<p>/ directories
+    # path.format is one quoted Joda literal: every record's folder is that text, and it is a folder the
+    # batch job reads (it takes the partition and offset from the file name)
+    path_format = config["path.format"]
+    assert re.fullmatch(r"'[^']+'", path_format)
+    folder = path_format.strip("'")
+    key = f"s3://bucket-x/topics/demo.pin/{folder}/demo.pin+0+0000000000.json"
+    assert fnmatch.fnmatch(key, topic_glob("s3://bucket-x", "demo.pin"))
     assert config["value.converter.schemas.enable"] == "false"
 
 

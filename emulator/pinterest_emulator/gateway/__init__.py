@@ -46,8 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rotate-interval-ms",
         type=_positive,
         default=60000,
-        help="finish an open file this long after its first record, the connector's "
-        "rotate.schedule.interval.ms (default 60000)",
+        help="finish an open file when a record arrives this long or more after the file's first record "
+        "(record time, the connector's rotate.interval.ms with timestamp.extractor=Record; default 60000)",
     )
     parser.add_argument("--api-key", help="require this x-api-key header, as an API Gateway usage plan does")
     parser.add_argument(

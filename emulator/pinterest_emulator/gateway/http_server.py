@@ -156,7 +156,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         if length > limit:
             self.close_connection = True
             self._discard(min(length, DRAIN_BYTES))
-            self._send(413, {"error_code": 413, "message": f"Request body is larger than {limit} bytes"})
+            # API Gateway's answer over its 10 MB payload quota (a 413 whose body cannot be customized,
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html);
+            # the text is the one it sends (as plain text; here in the JSON message every error has)
+            self._send(413, {"message": f"HTTP content length exceeded {limit} bytes."})
             return None
         body = self.rfile.read(length)
         if len(body) < length:

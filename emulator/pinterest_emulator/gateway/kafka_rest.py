@@ -1,8 +1,9 @@
 """Confluent REST Proxy v2 produce and topic metadata, over the local sink.
 
 Bodies, status codes and error shapes follow the proxy: errors are `{"error_code", "message"}` where the
-error code is the HTTP status or a five-digit proxy code (40401 topic not found, 40402 partition not found,
-42201 key or value too large).
+error code is the HTTP status or a five-digit proxy code (40401 topic not found, 40402 partition not found).
+A record the Kafka producer refuses (too large) is not a request error: its entry in `offsets` carries the
+producer's error, and the request's other records are written.
 """
 
 from __future__ import annotations
@@ -16,8 +17,19 @@ from .sink import Sink
 
 PRODUCE_CONTENT_TYPE = "application/vnd.kafka.json.v2+json"
 RESPONSE_CONTENT_TYPE = "application/vnd.kafka.v2+json"
-# Kafka's default message.max.bytes (1 MB) bounds one record's key or value
-MAX_RECORD_BYTES = 1_048_588
+# The proxy's producer refuses a record whose batch would exceed max.request.size (Kafka's default 1048576,
+# https://kafka.apache.org/documentation/#producerconfigs_max.request.size) before it reaches a broker; the
+# brokers' message.max.bytes (default 1048588, https://kafka.apache.org/documentation/#brokerconfigs_message.max.bytes;
+# MSK keeps Kafka's default for properties its default configuration does not list,
+# https://docs.aws.amazon.com/msk/latest/developerguide/msk-default-configuration.html) is larger, so the
+# producer's check is the one a record meets.
+MAX_REQUEST_SIZE = 1_048_576
+# DefaultRecordBatch.RECORD_BATCH_OVERHEAD and DefaultRecord.MAX_RECORD_OVERHEAD (record format v2)
+_BATCH_OVERHEAD, _MAX_RECORD_OVERHEAD = 61, 21
+# kafka-rest's Errors.KAFKA_ERROR_ERROR_CODE: the code v2 produce puts in a record's entry for a Kafka
+# exception that is not retriable (RecordTooLargeException is not), see AbstractProduceAction in
+# https://github.com/confluentinc/kafka-rest/blob/master/kafka-rest/src/main/java/io/confluent/kafkarest/resources/v2/AbstractProduceAction.java
+KAFKA_ERROR_CODE = 50002
 
 
 class ProxyError(Exception):
@@ -70,8 +82,44 @@ def _encode(value, where: str) -> bytes:
         raise ProxyError(422, 422, f"{where}: {exc}") from None
 
 
-def parse_produce(content_type: str | None, body: bytes) -> list[tuple[int | None, bytes | None, bytes]]:
-    """Validate a produce request; returns (requested partition, key, value line) per record, in order."""
+def _varint_size(n: int) -> int:
+    """Bytes of Kafka's zigzag varint for a non-negative int32."""
+    value, size = n << 1, 1
+    while value >= 0x80:
+        value >>= 7
+        size += 1
+    return size
+
+
+def serialized_size(key: bytes | None, value: bytes) -> int:
+    """The Java producer's size estimate for one record (no headers), the number max.request.size bounds.
+
+    `AbstractRecords.estimateSizeInBytesUpperBound` -> `DefaultRecordBatch.estimateBatchSizeUpperBound`:
+    batch overhead + record overhead + key and value with their varint lengths (a null key is one byte) +
+    one byte for the empty header count.
+    """
+    key_size = 1 if key is None else _varint_size(len(key)) + len(key)
+    return _BATCH_OVERHEAD + _MAX_RECORD_OVERHEAD + key_size + _varint_size(len(value)) + len(value) + 1
+
+
+def record_too_large(size: int) -> str | None:
+    """RecordTooLargeException's message (KafkaProducer.ensureValidRecordSize) for an oversized record."""
+    if size <= MAX_REQUEST_SIZE:
+        return None
+    return (
+        f"The message is {size} bytes when serialized which is larger than {MAX_REQUEST_SIZE}, which is the "
+        "value of the max.request.size configuration."
+    )
+
+
+def parse_produce(
+    content_type: str | None, body: bytes
+) -> list[tuple[int | None, bytes | None, bytes, str | None]]:
+    """Validate a produce request; returns (requested partition, key, value line, producer error) per record.
+
+    The producer error is None for a record that can be written, else the message the producer fails that
+    record with (the proxy still answers 200, with the error in that record's entry).
+    """
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != PRODUCE_CONTENT_TYPE:
         raise ProxyError(415, 415, "HTTP 415 Unsupported Media Type")
@@ -95,19 +143,17 @@ def parse_produce(content_type: str | None, body: bytes) -> list[tuple[int | Non
             raise ProxyError(422, 422, f"records[{i}].value may not be null")
         value = _encode(record["value"], f"records[{i}].value")
         key = None if record.get("key") is None else _encode(record["key"], f"records[{i}].key")
-        if len(value) > MAX_RECORD_BYTES or (key is not None and len(key) > MAX_RECORD_BYTES):
-            raise ProxyError(422, 42201, "Request includes keys and/or values that are too large.")
         partition = record.get("partition")
         if partition is not None and (isinstance(partition, bool) or not isinstance(partition, int)):
             raise ProxyError(422, 422, f"records[{i}].partition must be an integer")
-        parsed.append((partition, key, value + b"\n"))
+        parsed.append((partition, key, value + b"\n", record_too_large(serialized_size(key, value))))
     return parsed
 
 
-def _assign(records: list[tuple[int | None, bytes | None, bytes]], partitions: int, spread: int) -> list[int]:
+def _assign(records: list[tuple], partitions: int, spread: int) -> list[int]:
     """Kafka's default partitioner: explicit partition, else murmur2 of the key, else one partition per batch."""
     assigned = []
-    for partition, key, _ in records:
+    for partition, key, *_ in records:
         if partition is None:
             partition = (murmur2(key) & 0x7FFFFFFF) % partitions if key is not None else spread % partitions
         elif not 0 <= partition < partitions:
@@ -125,9 +171,18 @@ def produce(sink: Sink, topic: str, content_type: str | None, body: bytes, auto_
         sink.create_topic(topic)
     assigned = _assign(records, len(sink.partitions(topic)), zlib.crc32(body))
     by_partition: dict[int, list[int]] = {}
-    for index, partition in enumerate(assigned):
-        by_partition.setdefault(partition, []).append(index)
     offsets: list[dict | None] = [None] * len(records)
+    for index, partition in enumerate(assigned):
+        error = records[index][3]
+        if error is None:
+            by_partition.setdefault(partition, []).append(index)
+        else:  # refused by the producer: never written, so the other records' offsets stay contiguous
+            offsets[index] = {
+                "partition": None,
+                "offset": None,
+                "error_code": KAFKA_ERROR_CODE,
+                "error": error,
+            }
     for partition, indexes in sorted(by_partition.items()):
         first = sink.append(topic, partition, [records[i][2] for i in indexes])
         for n, index in enumerate(indexes):

@@ -16,8 +16,19 @@ from pinterest_pipeline.names import valid_stream
 from . import jsontext
 
 MAX_SHARDS = 500  # Kinesis' default shard quota per account and region
-MAX_DATA_BYTES = 1_048_576  # Kinesis' limit for one record's data blob
+# Kinesis' own limits, checked here before the call (moto checks only some of them, and PutRecords' request
+# limit is lower in moto than in Kinesis). A record's data blob plus its partition key may hold a stream's
+# maximum record size, 1 MiB unless the stream is changed with UpdateMaxRecordSize
+# (https://docs.aws.amazon.com/streams/latest/dev/large-records.html); a partition key is 1 to 256 characters
+# and PutRecords takes 1 to 500 records and 10 MiB in all, partition keys included
+# (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html).
+MAX_RECORD_BYTES = 1_048_576
+MAX_PARTITION_KEY = 256
 MAX_PUT_RECORDS = 500
+MAX_PUT_RECORDS_BYTES = 10 * 1024 * 1024
+# moto (5.x) refuses a PutRecords call of more than 5 MiB (Kinesis' limit before records of up to 10 MiB),
+# so a larger request is sent to it in parts; the answer is the one Kinesis gives for the whole request
+MOTO_PUT_RECORDS_BYTES = 5 * 1024 * 1024
 
 
 class ProxyResponse(Exception):
@@ -32,6 +43,32 @@ class ProxyResponse(Exception):
 def bad_request(message: str) -> ProxyResponse:
     """API Gateway's request-validation error."""
     return ProxyResponse(400, {"message": message})
+
+
+def kinesis_error(error_type: str, message: str) -> ProxyResponse:
+    """An error as Kinesis answers it (status 400, `{"__type", "message"}`)."""
+    return ProxyResponse(400, {"__type": error_type, "message": message})
+
+
+def _length_error(at: str, constraint: str, value: str | None = None) -> ProxyResponse:
+    # the wording of Kinesis' (and moto's) ValidationException for a member's length
+    shown = "" if value is None else f" '{value}'"
+    return kinesis_error(
+        "ValidationException",
+        f"1 validation error detected: Value{shown} at '{at}' failed to satisfy constraint: "
+        f"Member must have length {constraint}",
+    )
+
+
+def _check_record(blob: bytes, key: str, member: str = "") -> int:
+    """Kinesis' limits on one record (`member` is the record's path in PutRecords); returns its size."""
+    if not 1 <= len(key) <= MAX_PARTITION_KEY:
+        bound = "greater than or equal to 1" if not key else f"less than or equal to {MAX_PARTITION_KEY}"
+        raise _length_error(f"{member}partitionKey", bound, key)
+    size = len(blob) + len(key.encode("utf-8"))
+    if size > MAX_RECORD_BYTES:
+        raise _length_error(f"{member}data", f"less than or equal to {MAX_RECORD_BYTES}")
+    return size
 
 
 def _json_ready(value):
@@ -54,14 +91,12 @@ def _data_blob(data, where: str) -> bytes:
         blob = jsontext.dumps(data)
     except jsontext.BadJson as exc:
         raise bad_request(f"{where}.Data: {exc}") from None
-    if len(blob) > MAX_DATA_BYTES:
-        raise bad_request(f"{where}.Data is larger than {MAX_DATA_BYTES} bytes")
     return blob
 
 
 def _partition_key(key, where: str) -> str:
-    if not isinstance(key, str) or not 1 <= len(key) <= 256:
-        raise bad_request(f"{where}.PartitionKey must be a string of 1 to 256 characters")
+    if not isinstance(key, str):
+        raise bad_request(f"{where}.PartitionKey must be a string of 1 to {MAX_PARTITION_KEY} characters")
     return key
 
 
@@ -171,14 +206,20 @@ class KinesisProxy:
         request = _json_object(body)
         blob = _data_blob(request.get("Data"), "body")
         key = _partition_key(request.get("PartitionKey"), "body")
+        _check_record(blob, key)
         return self._call("put_record", StreamName=name, Data=blob, PartitionKey=key)
 
     def put_records(self, name: str, body: bytes) -> tuple[int, dict]:
         """`PUT /streams/{name}/records` with `{"StreamName", "Records": [{"Data", "PartitionKey"}]}`."""
         name = self._stream(name)
         records = _json_object(body).get("Records")
-        if not isinstance(records, list) or not 1 <= len(records) <= MAX_PUT_RECORDS:
+        if not isinstance(records, list):
             raise bad_request(f"Records must be an array of 1 to {MAX_PUT_RECORDS} records")
+        if not 1 <= len(records) <= MAX_PUT_RECORDS:
+            bound = (
+                "greater than or equal to 1" if not records else f"less than or equal to {MAX_PUT_RECORDS}"
+            )
+            raise _length_error("records", bound)
         entries = []
         for i, record in enumerate(records):
             if not isinstance(record, dict):
@@ -189,4 +230,32 @@ class KinesisProxy:
                     "PartitionKey": _partition_key(record.get("PartitionKey"), f"Records[{i}]"),
                 }
             )
-        return self._call("put_records", StreamName=name, Records=entries)
+        sizes = [
+            _check_record(e["Data"], e["PartitionKey"], f"records.{i + 1}.member.")
+            for i, e in enumerate(entries)
+        ]
+        if sum(sizes) > MAX_PUT_RECORDS_BYTES:
+            # moto's wording for the request limit, with Kinesis' current number
+            raise kinesis_error("InvalidArgumentException", "Records size exceeds 10 MB limit")
+        return self._put_records_in_parts(name, entries, sizes)
+
+    def _put_records_in_parts(self, name: str, entries: list[dict], sizes: list[int]) -> tuple[int, dict]:
+        """One PutRecords call per part moto accepts, answered as one call (records in request order)."""
+        parts, start, total = [], 0, 0
+        for i, size in enumerate(sizes):
+            if total + size > MOTO_PUT_RECORDS_BYTES:
+                parts.append(entries[start:i])
+                start, total = i, 0
+            total += size
+        parts.append(entries[start:])
+        merged: dict = {}
+        for part in parts:
+            status, response = self._call("put_records", StreamName=name, Records=part)
+            if status != 200:
+                return status, response
+            if not merged:
+                merged = response
+            else:
+                merged["FailedRecordCount"] += response["FailedRecordCount"]
+                merged["Records"] += response["Records"]
+        return 200, merged

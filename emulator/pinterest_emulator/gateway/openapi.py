@@ -46,6 +46,7 @@ def _responses(
         "description": "missing or wrong x-api-key (when one is configured)",
         **_json(_GATEWAY_ERROR),
     }
+    responses["413"] = {"description": "request body over API Gateway's 10 MB limit", **_json(_GATEWAY_ERROR)}
     return responses
 
 
@@ -80,8 +81,9 @@ def document() -> dict:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "partition": {"type": "integer"},
-                        "offset": {"type": "integer"},
+                        # null, with error_code and error, for a record the producer refused
+                        "partition": {"type": "integer", "nullable": True},
+                        "offset": {"type": "integer", "nullable": True},
                         "error_code": {"type": "integer", "nullable": True},
                         "error": {"type": "string", "nullable": True},
                     },
@@ -141,10 +143,9 @@ def document() -> dict:
     }
     proxy_errors = {
         "404": "topic (40401) or partition (40402) not found",
-        "413": "request body over the size limit",
         "415": "unsupported content type",
         "400": "not JSON: malformed, not UTF-8, NaN or Infinity, a number out of range, nested too deeply",
-        "422": "missing or invalid records (42201: value too large; a lone surrogate escape)",
+        "422": "missing or invalid records (a lone surrogate escape)",
     }
     return {
         "openapi": "3.0.3",

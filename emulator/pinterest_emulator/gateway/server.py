@@ -1,10 +1,10 @@
-"""`Gateway`: the local gateway's life cycle (start, rotate, close), the object the demo, the tests and the
+"""`Gateway`: the local gateway's life cycle (start, close), the object the demo, the tests and the
 command line use. The HTTP server and its routing are `http_server.py`; the files, `sink.py`."""
 
 from __future__ import annotations
 
-import logging
 import threading
+import time
 from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
@@ -16,9 +16,8 @@ from .http_server import GatewayHTTPServer, RequestHandler
 from .kinesis import KinesisProxy
 from .sink import Sink
 
-log = logging.getLogger(__name__)
-
-MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+# API Gateway's payload quota, "10 MB", which it enforces as 10485760 bytes (its 413 names that number)
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
 
 
@@ -52,6 +51,7 @@ class Gateway:
         max_connections: int = 64,
         max_inflight_bytes: int = MAX_INFLIGHT_BYTES,
         region: str = "us-east-1",
+        clock=time.time,
     ):
         self.raw_root = raw_root_path(str(raw_root))
         self.host, self.port = host, port
@@ -64,11 +64,11 @@ class Gateway:
         self.max_connections = max_connections
         self.max_inflight_bytes = max_inflight_bytes
         self.region = region
+        self.clock = clock  # the records' timestamps, which rotation is on
         self.sink: Sink | None = None
         self.kinesis: KinesisProxy | None = None
         self._server: GatewayHTTPServer | None = None
         self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
         self._own_moto: str | None = None
         self.url: str | None = None  # the base URL, once started
 
@@ -76,7 +76,7 @@ class Gateway:
         """Recover the raw root, bind, and serve in background threads."""
         if self.raw_root.exists() and not self.raw_root.is_dir():
             raise ValueError(f"raw root {self.raw_root} is not a folder")
-        self.sink = Sink(self.raw_root, self.flush_size, self.rotate_interval_ms, self.partitions)
+        self.sink = Sink(self.raw_root, self.flush_size, self.rotate_interval_ms, self.partitions, self.clock)
         for entity in ENTITIES:
             self.sink.create_topic(topic(self.topic_prefix, entity))
         try:
@@ -100,22 +100,11 @@ class Gateway:
             max_connections=self.max_connections,
         )
         self._threads = [
-            threading.Thread(
-                target=self._server.serve_forever, args=(0.1,), name="gateway-http", daemon=True
-            ),
-            threading.Thread(target=self._rotate, name="gateway-rotate", daemon=True),
+            threading.Thread(target=self._server.serve_forever, args=(0.1,), name="gateway-http", daemon=True)
         ]
         for thread in self._threads:
             thread.start()
         return self
-
-    def _rotate(self) -> None:
-        tick = min(1.0, max(0.01, self.rotate_interval_ms / 4000))
-        while not self._stop.wait(tick):
-            try:
-                self.sink.rotate_due()
-            except OSError:
-                log.exception("rotation failed; retrying on the next tick")
 
     def close(self) -> None:
         """Stop accepting, finish in-flight requests, then publish every staged record."""
@@ -124,7 +113,6 @@ class Gateway:
         self._server.stop_reading()
         self._server.shutdown()
         self._server.server_close()  # joins the request threads
-        self._stop.set()
         for thread in self._threads:
             thread.join()
         self.sink.close()

@@ -6,8 +6,10 @@ Layout (docs/design.md, "The data flow"):
 
 Every record is appended to the partition's staging file and fsynced before it is acknowledged; the staging
 file becomes a finished file by one atomic rename (so no reader ever sees half a file) when it holds
-`flush_size` records, when it is older than the rotate interval, on close, and at the next start after a
-crash. The staging folder always holds one (possibly empty) file per partition whose name carries the next
+`flush_size` records, when a record arrives whose timestamp is `rotate_interval_ms` or more after the file's
+first record's (that record starts the next file), on close, and at the next start after a crash. Rotation
+is on record time only, as the deployed connector's `rotate.interval.ms` with `timestamp.extractor=Record`
+(infra/README.md, "The S3 sink"): no timer closes a file on a quiet topic. The staging folder always holds one (possibly empty) file per partition whose name carries the next
 offset, so offsets only grow across restarts even if finished files are later moved away.
 """
 
@@ -73,7 +75,7 @@ class _Partition:
     fd: int = -1
     start_offset: int = 0
     count: int = 0
-    opened_at: float = 0.0  # monotonic time of the first record in the open file
+    first_timestamp: int = 0  # timestamp (ms) of the first record in the open file
 
 
 class Sink:
@@ -85,8 +87,10 @@ class Sink:
         flush_size: int = 500,
         rotate_interval_ms: int = 60000,
         partitions: int = 1,
-        clock=time.monotonic,
+        clock=time.time,
     ):
+        """`clock` gives the records' timestamps (seconds): the REST proxy stamps a record with the time it
+        produces it (CreateTime), which is the time the gateway appends it."""
         if flush_size < 1:
             raise ValueError("flush size must be at least 1")
         if rotate_interval_ms < 1:
@@ -97,7 +101,7 @@ class Sink:
         self.topics_dir = self.raw_root / "topics"
         self.staging_dir = self.raw_root / ".staging"
         self.flush_size = flush_size
-        self.rotate_interval = rotate_interval_ms / 1000.0
+        self.rotate_interval_ms = rotate_interval_ms
         self.default_partitions = partitions
         self.clock = clock
         self.files_written = 0
@@ -139,6 +143,11 @@ class Sink:
             if self._closed:
                 raise RuntimeError("sink is closed")
             first = part.next_offset
+            timestamp = round(self.clock() * 1000)
+            if part.count and timestamp - part.first_timestamp >= self.rotate_interval_ms:
+                # the S3 sink's rotation on record time (TopicPartitionWriter.rotateOnTime): the record that
+                # crosses the interval is not written to the open file but starts the next one
+                self._finish(part)
             done = 0
             while done < len(lines):
                 chunk = lines[done : done + self.flush_size - part.count]
@@ -150,7 +159,7 @@ class Sink:
                     os.ftruncate(part.fd, before)
                     raise
                 if part.count == 0:
-                    part.opened_at = self.clock()
+                    part.first_timestamp = timestamp
                 part.count += len(chunk)
                 part.next_offset += len(chunk)
                 done += len(chunk)
@@ -171,16 +180,6 @@ class Sink:
             covered = part.written  # appends counted here are already in the file
             os.fsync(part.fd)
             part.synced = covered
-
-    def rotate_due(self) -> int:
-        """Finish every open file older than the rotate interval; returns how many were finished."""
-        finished = 0
-        for part in list(self._parts.values()):
-            with part.lock:
-                if not self._closed and part.count and self.clock() - part.opened_at >= self.rotate_interval:
-                    self._finish(part)
-                    finished += 1
-        return finished
 
     def close(self) -> None:
         """Finish every open file (a clean shutdown leaves nothing staged)."""
