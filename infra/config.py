@@ -91,6 +91,12 @@ class Deployment:
         ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1")
+        if self.topic_partitions != 1:
+            # The S3 sink's record-time rotation needs a TimeBasedPartitioner, whose folder is a literal here:
+            # the raw layout's partition=<p> holds only for one partition (infra/connector.py).
+            raise ConfigError(
+                "topic_partitions must be 1: the S3 sink writes every topic to one partition=0 folder"
+            )
         if self.connector_mcu_count not in (1, 2, 4, 8):
             raise ConfigError("connector_mcu_count must be 1, 2, 4 or 8")
         if self.connector_plugin_zip and not Path(self.connector_plugin_zip).is_file():

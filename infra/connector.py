@@ -1,6 +1,6 @@
 """The Confluent S3 sink connector configuration that MSK Connect runs.
 
-It lands every topic as `topics/<topic>/partition=all/<topic>+<p>+<startOffset>.json`, one JSON object per
+It lands every topic as `topics/<topic>/partition=0/<topic>+0+<startOffset>.json` (one partition per topic), one JSON object per
 line. The original course used flush.size=1, which writes one S3 object (and one PUT) per record; here a
 file is closed after SINK_FLUSH_SIZE records, or when a record arrives SINK_ROTATE_INTERVAL_MS or more after
 the open file's first record (record time), whichever comes first. Both rules depend only on the records, so
@@ -23,9 +23,10 @@ SINK_CONNECTOR_CLASS = "io.confluent.connect.s3.S3SinkConnector"
 # https://github.com/confluentinc/kafka-connect-storage-cloud/blob/master/kafka-connect-s3/src/main/java/io/confluent/connect/s3/TopicPartitionWriter.java
 TIME_BASED_PARTITIONER = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"
 # A path.format of one quoted literal gives every record the same output partition, so time never splits a
-# file by directory and the folder matches the `partition=*` the batch job reads (it takes the partition and
-# offset from the file name). The time bucket then does not matter; a day is a valid duration.
-SINK_PATH_FORMAT = "'partition=all'"
+# file by directory. The literal is the raw layout's `partition=<p>` folder of the topics' one Kafka partition
+# (infra/config.py allows no other count): the files land where DefaultPartitioner put them. The time bucket
+# then does not matter; a day is a valid duration.
+SINK_PATH_FORMAT = "'partition=0'"
 SINK_PARTITION_DURATION_MS = 86_400_000
 
 

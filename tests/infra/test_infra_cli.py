@@ -42,6 +42,7 @@ def test_bad_arguments(argv, message, capsys):
         ({"kinesis_shards": "two"}, "kinesis_shards must be of type int"),
         ({"kinesis_shards": 0}, "kinesis_shards must be at least 1"),
         ({"connector_mcu_count": 3}, "connector_mcu_count must be 1, 2, 4 or 8"),
+        ({"topic_partitions": 2}, "topic_partitions must be 1"),
         ({"connector_plugin_zip": "/nonexistent/plugin.zip"}, "is not a file"),
         (
             {"subnet_ids": "subnet-a,subnet-b", "poll_interval_s": True},

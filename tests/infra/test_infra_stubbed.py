@@ -243,7 +243,7 @@ def test_msk_connect_plugin_and_s3_sink_connector(moto_endpoint, stubs, tmp_path
                 "storage.class": "io.confluent.connect.s3.storage.S3Storage",
                 "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
                 "partitioner.class": "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",
-                "path.format": "'partition=all'",
+                "path.format": "'partition=0'",
                 "partition.duration.ms": "86400000",
                 "locale": "en-US",
                 "timezone": "UTC",
