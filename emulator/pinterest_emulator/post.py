@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from pinterest_emulator import API_KEY_ENV, resolve_api_key
+from pinterest_emulator import KEY_VARIABLE, resolve_api_key
 from pinterest_emulator.config import (
     DEFAULT_BACKOFF,
     DEFAULT_BATCH,
@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key",
         help="sent as the x-api-key header (API Gateway usage plans; default: $"
-        f"{API_KEY_ENV} if set, which keeps the key out of the process list)",
+        f"{KEY_VARIABLE} if set, which keeps the key out of the process list)",
     )
     parser.add_argument(
         "--topic-prefix", default=DEFAULT_PREFIX, help="kafka-rest topics <prefix>.pin|geo|user"

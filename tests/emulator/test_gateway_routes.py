@@ -37,13 +37,8 @@ def gateway(kinesis_endpoint, tmp_path_factory):
 
 
 def kinesis(endpoint: str, region: str = REGION):
-    return boto3.client(
-        "kinesis",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    # moto takes any credentials: tests/conftest.py puts dummy ones in the environment
+    return boto3.client("kinesis", endpoint_url=endpoint, region_name=region)
 
 
 def read_stream(endpoint: str, name: str) -> list[tuple[str, bytes]]:

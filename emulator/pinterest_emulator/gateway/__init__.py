@@ -12,7 +12,7 @@ import argparse
 import signal
 import threading
 
-from pinterest_emulator import API_KEY_ENV, resolve_api_key
+from pinterest_emulator import KEY_VARIABLE, resolve_api_key
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.names import DEFAULT_PREFIX
 
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key",
         help="require this x-api-key header, as an API Gateway usage plan does "
-        f"(default: ${API_KEY_ENV} if set, which keeps the key out of the process list)",
+        f"(default: ${KEY_VARIABLE} if set, which keeps the key out of the process list)",
     )
     parser.add_argument(
         "--stage",
