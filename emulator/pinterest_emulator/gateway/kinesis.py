@@ -73,7 +73,7 @@ def list_params(query: dict[str, list[str]]) -> tuple[int, str | None]:
         start = query["ExclusiveStartStreamName"][-1]
         if not valid_stream(start):
             raise _validation_error(
-                start,
+                start[:200],  # the value is echoed, as Kinesis does, but not a whole URL's worth
                 "exclusiveStartStreamName",
                 "Member must have length between 1 and 128 and satisfy regular expression pattern: "
                 "[a-zA-Z0-9_.-]+",
