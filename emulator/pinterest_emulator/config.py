@@ -42,7 +42,7 @@ class PostConfig:
 
     target: str = "console"
     db_url: str = DEFAULT_DB_URL
-    gateway: str = DEFAULT_GATEWAY  # kafka-rest and kinesis: the API gateway's base URL
+    gateway: str = DEFAULT_GATEWAY  # kafka-rest and kinesis: the API gateway's base or invoke URL (/stage)
     sampling: str = "original"
     seed: int | None = None  # default: 100 for original, 1 for uniform
     count: int | None = None  # events to send (None: no limit)
@@ -107,3 +107,9 @@ def _check_http_url(flag: str, url: str) -> None:
         raise ConfigError(f"{flag} {url!r} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{flag} {url!r} is not an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        # routes are appended to the URL's path (an invoke URL's stage, /prod): a ?query or #fragment would
+        # end up before them
+        raise ConfigError(
+            f"{flag} {url!r} must not have a ?query or #fragment (a path such as /prod is fine)"
+        )

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from pinterest_emulator import KEY_VARIABLE, resolve_api_key
 from pinterest_emulator.config import (
     DEFAULT_BACKOFF,
     DEFAULT_BATCH,
@@ -98,7 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--db-url", default=DEFAULT_DB_URL, help=f"source database (default {DEFAULT_DB_URL})"
     )
     parser.add_argument(
-        "--gateway", default=DEFAULT_GATEWAY, help=f"gateway base URL (default {DEFAULT_GATEWAY})"
+        "--gateway",
+        default=DEFAULT_GATEWAY,
+        help="gateway base URL, or an API Gateway invoke URL with its stage (http://127.0.0.1:8082/prod, "
+        f"https://ID.execute-api.REGION.amazonaws.com/prod): records go to <URL>/topics/... and "
+        f"<URL>/streams/... (default {DEFAULT_GATEWAY})",
     )
     parser.add_argument(
         "--sampling",
@@ -119,7 +124,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"events read and records sent per request (default {DEFAULT_BATCH})",
     )
     parser.add_argument("--iso", action="store_true", help="send datetimes as YYYY-MM-DDTHH:MM:SS")
-    parser.add_argument("--api-key", help="sent as the x-api-key header (API Gateway usage plans)")
+    parser.add_argument(
+        "--api-key",
+        help="sent as the x-api-key header (API Gateway usage plans; default: $"
+        f"{KEY_VARIABLE} if set, which keeps the key out of the process list)",
+    )
     parser.add_argument(
         "--topic-prefix", default=DEFAULT_PREFIX, help="kafka-rest topics <prefix>.pin|geo|user"
     )
@@ -316,9 +325,9 @@ def run(args: argparse.Namespace) -> int:
     something, before the failure's line if it failed. A run that acknowledged nothing and stopped on an
     unreachable service or unreadable input raises that alone: it has nothing to count.
     """
-    config = PostConfig(
-        **{f.name: getattr(args, f.name) for f in dataclasses.fields(PostConfig) if f.name in args}
-    )
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(PostConfig) if f.name in args}
+    options["api_key"] = resolve_api_key(options.get("api_key"))
+    config = PostConfig(**options)
     try:
         report = post_events(config)
     except Interrupted as stop:

@@ -201,6 +201,19 @@ KINESIS_BAD = [
     ("bytes that are no encoding", "record", b'{"PartitionKey": "k", "Data": "\xff\xfe\xfd"}'),
     ("a lone surrogate escape", "records", put_records_body(b'"\\udc80"')),
     ("NaN", "records", put_records_body(b"NaN")),
+    (
+        "Records and the seed's records",
+        "records",
+        b'{"Records": [{"PartitionKey": "k", "Data": 1}], "records": [{"partition-key": "k", "data": 1}]}',
+    ),
+    ("the seed's records with AWS's keys", "records", b'{"records": [{"PartitionKey": "k", "data": 1}]}'),
+    ("the seed's records without partition-key", "records", b'{"records": [{"data": 1}]}'),
+    ("the seed's records with null data", "records", b'{"records": [{"partition-key": "k", "data": null}]}'),
+    (
+        "the seed's records nested 100,000 levels",
+        "records",
+        b'{"records": [{"partition-key": "k", "data": ' + nested(DEEP) + b"}]}",
+    ),
     ("a number out of range", "record", b'{"PartitionKey": "k", "Data": 1e999}'),
 ]
 
@@ -233,6 +246,11 @@ def test_invalid_kinesis_requests_are_400_with_a_message(
         ("POST", "/streams/new-{uuid}", b'{"ShardCount": 100000}', 400),
         ("PATCH", "/streams/nosuch-{uuid}", b"", 405),
         ("PUT", "/streams/nosuch-{uuid}/other", b"{}", 404),
+        ("GET", "/streams?Limit=0", b"", 400),
+        ("GET", "/streams?Limit=1e3", b"", 400),
+        ("GET", "/streams?Limit=99999999999999999999999", b"", 400),
+        ("GET", "/streams?ExclusiveStartStreamName=x'%3BDROP", b"", 400),
+        ("GET", "/prod/streams?Limit=-1", b"", 400),
     ],
     ids=[
         "unknown stream (records)",
@@ -244,6 +262,11 @@ def test_invalid_kinesis_requests_are_400_with_a_message(
         "ShardCount out of range",
         "wrong method",
         "unknown route",
+        "list limit 0",
+        "list limit not an integer",
+        "list limit huge",
+        "SQL in the list start name",
+        "list limit negative, under a stage",
     ],
 )
 def test_unknown_streams_and_bad_stream_requests_are_4xx(gateway, method, path, body, status):

@@ -119,6 +119,17 @@ def test_api_routes_and_integrations(moto_endpoint, applied):
         rid = resources[route.path]["id"]
         method = api.get_method(restApiId=api_id, resourceId=rid, httpMethod=route.method)
         assert method["apiKeyRequired"] is True
+        assert method.get("requestParameters", {}) == route.request_parameters()
+        if route.model is None:
+            assert "requestValidatorId" not in method and not method.get("requestModels")
+        else:
+            assert method["requestModels"] == {"application/json": route.model_name}
+            validator = api.get_request_validator(
+                restApiId=api_id, requestValidatorId=method["requestValidatorId"]
+            )
+            assert (validator["validateRequestBody"], validator["validateRequestParameters"]) == (True, False)
+            model = api.get_model(restApiId=api_id, modelName=route.model_name)
+            assert json.loads(model["schema"]) == json.loads(route.model_schema())
         integration = method["methodIntegration"]
         assert integration["type"] == "AWS" and integration["httpMethod"] == "POST"
         assert integration["uri"] == f"arn:aws:apigateway:us-east-1:kinesis:action/{route.action}"

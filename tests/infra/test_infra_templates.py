@@ -18,18 +18,26 @@ ROUTES = {r.action: r for r in KINESIS_ROUTES}
 KINESIS = botocore.session.get_session().get_service_model("kinesis")
 
 
-class Input:
-    """API Gateway's $input for one request: a JSON body and the path parameters."""
+class JavaString(str):
+    """A request parameter as the template sees it: a java.lang.String, with the method the templates call."""
 
-    def __init__(self, body, params):
-        self.body, self.path_params = body, params
+    def matches(self, regex):
+        """String.matches: the whole string matches the regular expression."""
+        return re.fullmatch(regex, self) is not None
+
+
+class Input:
+    """API Gateway's $input for one request: a JSON body, the path parameters and the query string."""
+
+    def __init__(self, body, params, query=None):
+        self.body, self.path_params, self.query = body, params, query or {}
 
     def path(self, expr):
-        """$input.path: the value at a JSONPath ($.a.b[0].c), '' when absent."""
+        """$input.path: the value at a JSONPath ($.a.b[0].c, $.a['b-c']), '' when absent."""
         value = self.body
-        for key, index in re.findall(r"\.([A-Za-z_-]+)|\[(\d+)\]", expr[1:]):
+        for key, index, quoted in re.findall(r"\.([A-Za-z_-]+)|\[(\d+)\]|\['([^']+)'\]", expr[1:]):
             try:
-                value = value[key] if key else value[int(index)]
+                value = value[int(index)] if index else value[key or quoted]
             except (KeyError, IndexError, TypeError):
                 return ""
         return value
@@ -39,23 +47,40 @@ class Input:
         return json.dumps(self.path(expr), ensure_ascii=False)
 
     def params(self, name):
-        """$input.params: a path parameter."""
-        return self.path_params[name]
+        """$input.params(x): the path parameter x, else the query-string parameter x, else ''."""
+        return JavaString(self.path_params.get(name, self.query.get(name, "")))
 
 
 class Util:
-    """API Gateway's $util (the function the templates use)."""
+    """API Gateway's $util (the functions the templates use)."""
 
     def base64Encode(self, text):
         return base64.b64encode(text.encode()).decode()
 
+    def escapeJavaScript(self, text):
+        """JavaScript string escaping: backslash, both quotes, '/', control characters (as \\uXXXX)."""
+        out = []
+        for char in text:
+            if char in "\\\"'/":
+                out.append("\\" + char)
+            elif char in "\b\f\n\r\t":
+                out.append(json.dumps(char)[1:-1])
+            elif ord(char) < 0x20:
+                out.append(f"\\u{ord(char):04X}")
+            else:
+                out.append(char)
+        return "".join(out)
 
-def render(action, body=None, stream="demo-pin"):
-    """The Kinesis request a route's template makes of a request body, checked against the API model."""
+
+def merge(action, body=None, stream="demo-pin", query=None) -> str:
+    """The text a route's template makes of a request."""
     template = airspeed.Template(ROUTES[action].mapping_template())
-    request = json.loads(
-        template.merge({"input": Input(body or {}, {"stream-name": stream}), "util": Util()})
-    )
+    return template.merge({"input": Input(body or {}, {"stream-name": stream}, query), "util": Util()})
+
+
+def render(action, body=None, stream="demo-pin", query=None):
+    """The Kinesis request a route's template makes of a request body, checked against the API model."""
+    request = json.loads(merge(action, body, stream, query))
     for record in [request] if "Data" in request else request.get("Records", []):
         record["Data"] = base64.b64decode(record["Data"], validate=True)  # a blob in the model
     report = ParamValidator().validate(request, KINESIS.operation_model(action).input_shape)
@@ -105,3 +130,116 @@ def test_a_broken_template_is_caught():
     # The check is real: a record without a partition key does not pass the Kinesis model.
     with pytest.raises(AssertionError, match="PartitionKey"):
         render("PutRecords", {"Records": [{"Data": {"ind": 1}}]})
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({}, {}),
+        ({"Limit": "25"}, {"Limit": 25}),
+        ({"ExclusiveStartStreamName": "demo-geo"}, {"ExclusiveStartStreamName": "demo-geo"}),
+        (
+            {"Limit": "10000", "ExclusiveStartStreamName": "a.b_c-1"},
+            {"Limit": 10000, "ExclusiveStartStreamName": "a.b_c-1"},
+        ),
+    ],
+)
+def test_list_streams_maps_the_query_string(query, expected):
+    assert render("ListStreams", query=query) == expected
+
+
+@pytest.mark.parametrize("limit", ["0", "abc", "-1", "1.5", '1, "x": 2', "5}"])
+def test_list_streams_with_a_bad_limit_is_a_request_kinesis_refuses(limit):
+    # The text never breaks out of the JSON: anything but digits is sent as a string, which the model refuses
+    # (Kinesis answers 400), as is 0.
+    text = merge("ListStreams", query={"Limit": limit})
+    request = json.loads(text)
+    assert set(request) == {"Limit"}
+    report = ParamValidator().validate(request, KINESIS.operation_model("ListStreams").input_shape)
+    assert report.has_errors() and "Limit" in report.generate_report()
+
+
+@pytest.mark.parametrize("name", ['x", "Limit": 1, "y": "', 'x"}/', "a\\b\n"])
+def test_list_streams_escapes_the_start_name(name):
+    # a start name is one JSON string whatever it holds: never a second member (Kinesis refuses its pattern)
+    assert json.loads(merge("ListStreams", query={"ExclusiveStartStreamName": name})) == {
+        "ExclusiveStartStreamName": name
+    }
+
+
+SEED_POSTS = [{"index": 7528, "title": 'say "hi"', "tags": ["é"]}, {"index": 2863, "title": None}]
+
+
+def test_put_records_takes_the_course_seeds_body():
+    body = {
+        "StreamName": "demo-pin",
+        "records": [{"data": p, "partition-key": str(p["index"])} for p in SEED_POSTS],
+    }
+    request = render("PutRecords", body)
+    assert request["StreamName"] == "demo-pin"
+    assert [json.loads(r["Data"]) for r in request["Records"]] == SEED_POSTS
+    assert [r["PartitionKey"] for r in request["Records"]] == ["7528", "2863"]
+    # the same Kinesis request as AWS's spelling of the body makes
+    aws = {"Records": [{"Data": p, "PartitionKey": str(p["index"])} for p in SEED_POSTS]}
+    assert render("PutRecords", aws) == request
+
+
+def put_records_model():
+    import jsonschema
+
+    schema = json.loads(ROUTES["PutRecords"].model_schema())
+    jsonschema.Draft4Validator.check_schema(schema)  # API Gateway's models are JSON Schema draft 4
+    return jsonschema.Draft4Validator(schema)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"StreamName": "s", "Records": [{"Data": {"a": 1}, "PartitionKey": "k"}]},
+        {"StreamName": "s", "records": [{"data": {"a": 1}, "partition-key": "k"}]},
+        {"records": [{"data": "text", "partition-key": "k"}, {"data": [1], "partition-key": "j"}]},
+    ],
+)
+def test_the_records_model_accepts_either_body(body):
+    assert list(put_records_model().iter_errors(body)) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Records": [{"Data": 1, "PartitionKey": "k"}], "records": [{"data": 1, "partition-key": "k"}]},
+        {"records": [{"Data": 1, "partition-key": "k"}]},
+        {"records": [{"data": 1, "partition-key": "k", "PartitionKey": "k"}]},
+        {"Records": [{"Data": 1, "partition-key": "k"}]},
+        {"Records": [{"Data": 1, "PartitionKey": "k"}, {"data": 1, "partition-key": "k"}]},
+        {"records": [{"data": 1}]},
+        {"records": []},
+        {"StreamName": "s"},
+        {"records": "x"},
+    ],
+    ids=[
+        "both lists",
+        "seed list, AWS data key",
+        "seed record with both partition keys",
+        "AWS list, seed partition key",
+        "AWS list, one seed record",
+        "seed record without a partition key",
+        "empty seed list",
+        "no records",
+        "records not a list",
+    ],
+)
+def test_the_records_model_refuses_both_mixed_or_missing(body):
+    # API Gateway's request validator answers these with 400 {"message": "Invalid request body"}
+    assert list(put_records_model().iter_errors(body)) != []
+
+
+def test_only_put_records_has_a_model_and_only_list_streams_a_query():
+    assert [r.action for r in KINESIS_ROUTES if r.model] == ["PutRecords"]
+    assert {r.action: r.query for r in KINESIS_ROUTES if r.query} == {
+        "ListStreams": ("Limit", "ExclusiveStartStreamName")
+    }
+    assert ROUTES["ListStreams"].request_parameters() == {
+        "method.request.querystring.Limit": False,
+        "method.request.querystring.ExclusiveStartStreamName": False,
+    }

@@ -99,3 +99,69 @@ def test_the_key_is_enforced_and_never_written_out(tmp_path):
     written = "\n".join([first_line, out, err, *outputs])
     assert key not in written and key[4:] not in written
     assert fx.read_topic(tmp_path / "raw", "pinterest.pin")[0][2] == {"index": 1}
+
+
+def post_run(source: str, url: str, env: dict, *flag: str) -> subprocess.CompletedProcess:
+    """`pinterest-emulator post` (kafka-rest, 5 events) in a child process with this environment."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pinterest_emulator.cli",
+            "post",
+            "--target",
+            "kafka-rest",
+            "--db-url",
+            source,
+            "--gateway",
+            url,
+            "--sampling",
+            "uniform",
+            "--count",
+            "5",
+            *flag,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+def test_the_key_can_come_from_the_environment_and_the_flag_wins(tmp_path, monkeypatch):
+    key = "key-" + secrets.token_urlsafe(24)
+    other = "other-" + secrets.token_urlsafe(24)
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    seed_database(source, rows=50, seed=1, progress=False)
+    monkeypatch.setenv("PINTEREST_API_KEY", key)
+    gateway = fx.GatewayProcess(tmp_path / "raw")  # no --api-key: $PINTEREST_API_KEY
+    try:
+        with open(f"/proc/{gateway.proc.pid}/cmdline", "rb") as cmdline:
+            assert key.encode() not in cmdline.read()  # not in the process list
+        assert produce(gateway.url, {}).status_code == 403
+        assert produce(gateway.url, {"x-api-key": key}).status_code == 200
+
+        env = {**os.environ, "PINTEREST_API_KEY": key}
+        from_env = post_run(source, gateway.url, env)
+        assert from_env.returncode == 0 and "acknowledged 15" in from_env.stderr, from_env.stderr
+        flag_wins = post_run(source, gateway.url, {**env, "PINTEREST_API_KEY": other}, "--api-key", key)
+        assert flag_wins.returncode == 0 and "acknowledged 15" in flag_wins.stderr, flag_wins.stderr
+        wrong_env = post_run(source, gateway.url, {**env, "PINTEREST_API_KEY": other})
+        assert wrong_env.returncode == 1 and "HTTP 403" in wrong_env.stderr
+        empty = {k: v for k, v in env.items() if k != "PINTEREST_API_KEY"}
+        no_key = post_run(source, gateway.url, {**empty, "PINTEREST_API_KEY": ""})
+        assert no_key.returncode == 1 and "HTTP 403" in no_key.stderr
+        written = "".join(r.stdout + r.stderr for r in (from_env, flag_wins, wrong_env, no_key))
+        assert key not in written and other not in written
+    finally:
+        code, out = gateway.stop(signal.SIGTERM)
+    assert code == 0 and "gateway stopped: 31 records acknowledged" in out and key not in out
+
+    # the gateway's flag wins over the environment too
+    flagged = fx.GatewayProcess(tmp_path / "raw2", "--api-key", other)
+    try:
+        assert produce(flagged.url, {"x-api-key": key}).status_code == 403
+        assert produce(flagged.url, {"x-api-key": other}).status_code == 200
+    finally:
+        assert flagged.stop(signal.SIGTERM)[0] == 0

@@ -12,10 +12,11 @@ import argparse
 import signal
 import threading
 
+from pinterest_emulator import KEY_VARIABLE, resolve_api_key
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.names import DEFAULT_PREFIX
 
-from .server import Gateway
+from .server import Gateway, check_stage
 
 __all__ = ["Gateway", "add_arguments", "run"]
 
@@ -28,6 +29,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _stage(text: str) -> str:
+    try:
+        return check_stage(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="finish an open file when a record arrives this long or more after the file's first record "
         "(record time, the connector's rotate.interval.ms with timestamp.extractor=Record; default 60000)",
     )
-    parser.add_argument("--api-key", help="require this x-api-key header, as an API Gateway usage plan does")
+    parser.add_argument(
+        "--api-key",
+        help="require this x-api-key header, as an API Gateway usage plan does "
+        f"(default: ${KEY_VARIABLE} if set, which keeps the key out of the process list)",
+    )
+    parser.add_argument(
+        "--stage",
+        type=_stage,
+        help="serve the routes under /STAGE/ (as an invoke URL's stage) and at the root, and no other "
+        "stage (default: any one path segment before /topics or /streams is taken as a stage)",
+    )
     parser.add_argument(
         "--topic-prefix", default=DEFAULT_PREFIX, help="topics <prefix>.pin|geo|user always exist"
     )
@@ -83,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             kinesis_endpoint=args.kinesis_endpoint,
             flush_size=args.flush_size,
             rotate_interval_ms=args.rotate_interval_ms,
-            api_key=args.api_key,
+            api_key=resolve_api_key(args.api_key),
+            stage=args.stage,
             topic_prefix=args.topic_prefix,
             auto_create_topics=args.auto_create_topics,
             partitions=args.partitions,

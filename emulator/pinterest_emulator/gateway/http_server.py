@@ -16,7 +16,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import kafka_rest, openapi
 from .budget import ByteBudget
@@ -28,6 +28,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAIN_BYTES = 64 * 1024 * 1024  # a refused body up to this size is read (and dropped) before the 413
+
+
+ROUTE_ROOTS = ("topics", "streams", "openapi.json")
+
+
+def strip_stage(parts: list[str], stage: str | None) -> tuple[list[str], str | None]:
+    """The path's segments without an API Gateway stage prefix, and the stage refused (None when served).
+
+    A deployed API is called at `https://{api}.execute-api.{region}.amazonaws.com/{stage}/...` (the course's
+    scripts use `/prod/...`, `/Prod/...`): one segment before a route's first segment is that stage. With no
+    `stage` configured any name is served; with one, only it (and the bare routes) are. A path whose first
+    segment is already a route's is never a stage: `/topics/streams` is the topic `streams`.
+    """
+    if len(parts) < 2 or parts[0] in ROUTE_ROOTS or parts[1] not in ROUTE_ROOTS:
+        return parts, None
+    if stage is not None and parts[0] != stage:
+        return parts, parts[0]
+    return parts[1:], None
 
 
 class GatewayHTTPServer(ThreadingHTTPServer):
@@ -190,7 +208,14 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, body: bytes) -> None:
         gateway = self.server.gateway
-        parts = [unquote(p) for p in urlsplit(self.path).path.split("/") if p]
+        url = urlsplit(self.path)
+        # empty segments are dropped: `{invoke_url}/{stage}/topics` with an empty stage is `//topics`
+        parts = [unquote(p) for p in url.path.split("/") if p]
+        parts, wrong_stage = strip_stage(parts, gateway.stage)
+        if wrong_stage is not None:
+            return self._send(
+                404, {"message": f"Stage {wrong_stage!r} not found (this gateway serves {gateway.stage!r})"}
+            )
         if method == "GET" and parts == ["openapi.json"]:
             return self._send(200, openapi.document())
         if gateway.api_key is not None and self.headers.get("x-api-key") != gateway.api_key:
@@ -199,7 +224,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             if parts and parts[0] == "topics":
                 self._kafka(method, parts[1:], body)
             elif parts and parts[0] == "streams":
-                self._kinesis(method, parts[1:], body)
+                self._kinesis(method, parts[1:], body, url.query)
             else:
                 self._send(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
         except kafka_rest.ProxyError as exc:
@@ -229,10 +254,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         )
         self._send(200, response, kind)
 
-    def _kinesis(self, method: str, rest: list[str], body: bytes) -> None:
+    def _kinesis(self, method: str, rest: list[str], body: bytes, query: str) -> None:
         kinesis = self.server.gateway.kinesis
         routes = {
-            (0, "GET"): lambda: kinesis.list_streams(),
+            (0, "GET"): lambda: kinesis.list_streams(parse_qs(query, keep_blank_values=True)),
             (1, "POST"): lambda: kinesis.create_stream(rest[0], body),
             (1, "GET"): lambda: kinesis.describe_stream(rest[0]),
             (1, "DELETE"): lambda: kinesis.delete_stream(rest[0]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import threading
 
 from pinterest_pipeline.names import valid_stream
@@ -29,6 +30,12 @@ MAX_PUT_RECORDS_BYTES = 10 * 1024 * 1024
 # moto (5.x) refuses a PutRecords call of more than 5 MiB (Kinesis' limit before records of up to 10 MiB),
 # so a larger request is sent to it in parts; the answer is the one Kinesis gives for the whole request
 MOTO_PUT_RECORDS_BYTES = 5 * 1024 * 1024
+
+
+# ListStreams: "The default value is 100. If you specify a value greater than 100, at most 100 results are
+# returned." Valid range 1 to 10000. https://docs.aws.amazon.com/kinesis/latest/APIReference/API_ListStreams.html
+LIST_STREAMS_DEFAULT = 100
+LIST_STREAMS_MAX_LIMIT = 10_000
 
 
 class ProxyResponse(Exception):
@@ -71,6 +78,46 @@ def _check_record(blob: bytes, key: str, member: str = "") -> int:
     return size
 
 
+def _validation_error(value: str, member: str, constraint: str) -> ProxyResponse:
+    """Kinesis' answer to a parameter outside its model (a 400 ValidationException)."""
+    return ProxyResponse(
+        400,
+        {
+            "__type": "ValidationException",
+            "message": f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+            f"constraint: {constraint}",
+        },
+    )
+
+
+def list_params(query: dict[str, list[str]]) -> tuple[int, str | None]:
+    """(page size, exclusive start name) of a ListStreams query string; a bad value is Kinesis' 400."""
+    limit = LIST_STREAMS_DEFAULT
+    if "Limit" in query:
+        text = query["Limit"][-1]
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise _validation_error(text[:64], "limit", "Member must be an integer")
+        value = int(text)
+        if value < 1:
+            raise _validation_error(text, "limit", "Member must have value greater than or equal to 1")
+        if value > LIST_STREAMS_MAX_LIMIT:
+            raise _validation_error(
+                text, "limit", f"Member must have value less than or equal to {LIST_STREAMS_MAX_LIMIT}"
+            )
+        limit = min(value, LIST_STREAMS_DEFAULT)
+    start = None
+    if "ExclusiveStartStreamName" in query:
+        start = query["ExclusiveStartStreamName"][-1]
+        if not valid_stream(start):
+            raise _validation_error(
+                start[:200],  # the value is echoed, as Kinesis does, but not a whole URL's worth
+                "exclusiveStartStreamName",
+                "Member must have length between 1 and 128 and satisfy regular expression pattern: "
+                "[a-zA-Z0-9_.-]+",
+            )
+    return limit, start
+
+
 def _json_ready(value):
     """Kinesis' JSON wire form of a boto3 response (epoch seconds for timestamps)."""
     if isinstance(value, dict):
@@ -110,6 +157,35 @@ def _json_object(body: bytes, allow_empty: bool = False) -> dict:
     if not isinstance(request, dict):
         raise bad_request("Invalid request body: expected a JSON object")
     return request
+
+
+SEED_KEYS = {"data": "Data", "partition-key": "PartitionKey"}  # the course seed's record keys -> AWS's
+
+
+def aws_records(request: dict):
+    """The request's `Records`, or its `records` (the course seed's body) with each record's `data` and
+    `partition-key` renamed to `Data` and `PartitionKey`; both lists, or a record mixing both spellings, is
+    a 400. What is not a list or an object is returned as it is, for the caller's checks."""
+    if "Records" in request and "records" in request:
+        raise bad_request("Invalid request body: give Records or records, not both")
+    if "records" not in request:
+        records, own, other = request.get("Records"), "Records", SEED_KEYS
+    else:
+        records, own, other = request["records"], "records", SEED_KEYS.values()
+    if not isinstance(records, list):
+        return records
+    for i, record in enumerate(records):
+        if isinstance(record, dict) and any(key in record for key in other):
+            raise bad_request(
+                f"Invalid request body: {own}[{i}] mixes the keys of Records (Data, PartitionKey) and "
+                "records (data, partition-key)"
+            )
+    if own == "Records":
+        return records
+    return [
+        {SEED_KEYS[k]: v for k, v in record.items() if k in SEED_KEYS} if isinstance(record, dict) else record
+        for record in records
+    ]
 
 
 class KinesisProxy:
@@ -180,9 +256,29 @@ class KinesisProxy:
             raise bad_request("Invalid stream name: 1 to 128 of a-z, A-Z, 0-9, '_', '-', '.'")
         return name
 
-    def list_streams(self) -> tuple[int, dict]:
-        """`GET /streams` -> ListStreams."""
-        return self._call("list_streams")
+    def list_streams(self, query: dict[str, list[str]] | None = None) -> tuple[int, dict]:
+        """`GET /streams[?Limit=N&ExclusiveStartStreamName=S]` -> ListStreams, paged as Kinesis pages it.
+
+        The endpoint is read to the end and the page cut here, in name order: moto's own ListStreams pages 10
+        by default, fails on a start name that is not a stream and summarises every stream on every page.
+        """
+        limit, start = list_params(query or {})
+        names, summaries = [], {}
+        params = {"Limit": LIST_STREAMS_MAX_LIMIT}
+        while True:
+            status, page = self._call("list_streams", **params)
+            if status != 200:
+                return status, page
+            names += page.get("StreamNames", [])
+            summaries.update({s.get("StreamName"): s for s in page.get("StreamSummaries", [])})
+            if not page.get("HasMoreStreams") or not page.get("StreamNames"):
+                break
+            params["ExclusiveStartStreamName"] = page["StreamNames"][-1]
+        after = sorted(n for n in set(names) if start is None or n > start)
+        answer = {"HasMoreStreams": len(after) > limit, "StreamNames": after[:limit]}
+        if summaries:
+            answer["StreamSummaries"] = [summaries[n] for n in answer["StreamNames"] if n in summaries]
+        return 200, answer
 
     def create_stream(self, name: str, body: bytes) -> tuple[int, dict]:
         """`POST /streams/{name}` with `{"ShardCount": n}` -> CreateStream."""
@@ -210,9 +306,10 @@ class KinesisProxy:
         return self._call("put_record", StreamName=name, Data=blob, PartitionKey=key)
 
     def put_records(self, name: str, body: bytes) -> tuple[int, dict]:
-        """`PUT /streams/{name}/records` with `{"StreamName", "Records": [{"Data", "PartitionKey"}]}`."""
+        """`PUT /streams/{name}/records` with `{"StreamName", "Records": [{"Data", "PartitionKey"}]}` (or the
+        course seed's `{"StreamName", "records": [{"data", "partition-key"}]}`, see `aws_records`)."""
         name = self._stream(name)
-        records = _json_object(body).get("Records")
+        records = aws_records(_json_object(body))
         if not isinstance(records, list):
             raise bad_request(f"Records must be an array of 1 to {MAX_PUT_RECORDS} records")
         if not 1 <= len(records) <= MAX_PUT_RECORDS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .kafka_rest import PRODUCE_CONTENT_TYPE, RESPONSE_CONTENT_TYPE
-from .kinesis import MAX_PUT_RECORDS, MAX_SHARDS
+from .kinesis import LIST_STREAMS_DEFAULT, LIST_STREAMS_MAX_LIMIT, MAX_PUT_RECORDS, MAX_SHARDS
 
 _PROXY_ERROR = {
     "type": "object",
@@ -124,23 +124,55 @@ def document() -> dict:
         "required": ["Data", "PartitionKey"],
         "properties": {"StreamName": {"type": "string"}, "Data": _DATA, "PartitionKey": _PARTITION_KEY},
     }
+
+    def record_list(data: str, key: str) -> dict:
+        return {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_PUT_RECORDS,
+            "items": {
+                "type": "object",
+                "required": [data, key],
+                "properties": {data: _DATA, key: _PARTITION_KEY},
+            },
+        }
+
     records = {
-        "type": "object",
-        "required": ["Records"],
-        "properties": {
-            "StreamName": {"type": "string"},
-            "Records": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": MAX_PUT_RECORDS,
-                "items": {
-                    "type": "object",
-                    "required": ["Data", "PartitionKey"],
-                    "properties": {"Data": _DATA, "PartitionKey": _PARTITION_KEY},
+        "description": "AWS's Records, or the course seed's records (data, partition-key); not both, not mixed",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["Records"],
+                "properties": {
+                    "StreamName": {"type": "string"},
+                    "Records": record_list("Data", "PartitionKey"),
                 },
             },
-        },
+            {
+                "type": "object",
+                "required": ["records"],
+                "properties": {
+                    "StreamName": {"type": "string"},
+                    "records": record_list("data", "partition-key"),
+                },
+            },
+        ],
     }
+    list_params = [
+        {
+            "name": "Limit",
+            "in": "query",
+            "description": f"page size (default {LIST_STREAMS_DEFAULT}; above {LIST_STREAMS_DEFAULT}, "
+            f"{LIST_STREAMS_DEFAULT} are returned)",
+            "schema": {"type": "integer", "minimum": 1, "maximum": LIST_STREAMS_MAX_LIMIT},
+        },
+        {
+            "name": "ExclusiveStartStreamName",
+            "in": "query",
+            "description": "list the names after this one (the last name of the previous page)",
+            "schema": _STREAM["schema"],
+        },
+    ]
     proxy_errors = {
         "404": "topic (40401) or partition (40402) not found",
         "415": "unsupported content type",
@@ -159,6 +191,15 @@ def document() -> dict:
             "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
         },
         "security": [{"api_key": []}],
+        # every route is served at the root and under a stage prefix, as an API Gateway invoke URL has one
+        "servers": [
+            {"url": "/"},
+            {
+                "url": "/{stage}",
+                "description": "any stage, or only the gateway's --stage",
+                "variables": {"stage": {"default": "prod"}},
+            },
+        ],
         "paths": {
             "/openapi.json": {
                 "get": {
@@ -192,7 +233,20 @@ def document() -> dict:
                     "responses": _responses(offsets, proxy_errors, _PROXY_ERROR, RESPONSE_CONTENT_TYPE),
                 },
             },
-            "/streams": {"get": _kinesis("ListStreams", {"type": "object"})},
+            "/streams": {
+                "get": _kinesis(
+                    "ListStreams",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "HasMoreStreams": {"type": "boolean"},
+                            "StreamNames": {"type": "array", "items": {"type": "string"}},
+                            "StreamSummaries": {"type": "array"},
+                        },
+                    },
+                    params=list_params,
+                )
+            },
             "/streams/{name}": {
                 "parameters": [_STREAM],
                 "post": _kinesis(

@@ -3,6 +3,7 @@ command line use. The HTTP server and its routing are `http_server.py`; the file
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -19,6 +20,23 @@ from .sink import Sink
 # API Gateway's payload quota, "10 MB", which it enforces as 10485760 bytes (its 413 names that number)
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_INFLIGHT_BYTES = 32 * 1024 * 1024  # request bodies read and being handled at once
+# API Gateway's rule for a stage name: "Stage names can only contain alphanumeric characters, hyphens, and
+# underscores. Maximum length is 128 characters."
+# https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html
+STAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def check_stage(stage: str | None) -> str | None:
+    """A `--stage` name, checked: API Gateway's rule, and not a route's own first segment."""
+    if stage is None:
+        return None
+    if not STAGE_NAME.fullmatch(stage):
+        raise ValueError(
+            f"invalid stage name {stage!r}: 1 to 128 letters, digits, '-' and '_' (API Gateway's rule)"
+        )
+    if stage in ("topics", "streams"):
+        raise ValueError(f"stage name {stage!r} would be read as the route /{stage}")
+    return stage
 
 
 def raw_root_path(uri: str) -> Path:
@@ -44,6 +62,7 @@ class Gateway:
         flush_size: int = 500,
         rotate_interval_ms: int = 60000,
         api_key: str | None = None,
+        stage: str | None = None,
         topic_prefix: str = DEFAULT_PREFIX,
         auto_create_topics: bool = False,
         partitions: int = 1,
@@ -58,6 +77,8 @@ class Gateway:
         self.kinesis_endpoint = kinesis_endpoint
         self.flush_size, self.rotate_interval_ms, self.partitions = flush_size, rotate_interval_ms, partitions
         self.api_key = api_key
+        # None: routes are served at the root and under any one-segment stage prefix; a name: only under it
+        self.stage = check_stage(stage)
         self.topic_prefix = topic_prefix
         self.auto_create_topics = auto_create_topics
         self.max_request_bytes = max_request_bytes
