@@ -45,6 +45,8 @@ def silver_rows(validated: DataFrame, entity: str, order_by: list[str]) -> DataF
 
 # Reasons named in a run's summary; the rest are counted as "and N more reasons".
 TOP_REASONS = 3
+# An example value in the summary is cut to this many characters (a reason may hold a whole raw value).
+_EXAMPLE_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,10 @@ class ReasonCount:
     example: str
 
     def shown(self) -> str:
-        detail = self.example.partition(": ")[2]
+        """`<kind> <count> (e.g. <value>)`, on one line whatever the value holds."""
+        detail = " ".join(self.example.partition(": ")[2].split())
+        if len(detail) > _EXAMPLE_CHARS:
+            detail = detail[:_EXAMPLE_CHARS] + "..."
         return f"{self.kind} {self.count:,}" + (f" (e.g. {detail})" if detail else "")
 
 

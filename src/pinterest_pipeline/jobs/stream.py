@@ -98,9 +98,8 @@ class StreamCounts:
     read: int = 0  # records: a Kinesis record, or each object of one holding a JSON array of objects
     cleaned: int = 0
     quarantined: int = 0
-    reasons: list[ReasonCount] = field(
-        default_factory=list
-    )  # of the rows this run added to stream_quarantine
+    # The quarantine reasons of the rows this run added to stream_quarantine, read back from that table.
+    reasons: list[ReasonCount] = field(default_factory=list)
 
     @property
     def duplicates(self) -> int:
