@@ -79,3 +79,86 @@ def parse_records(df: DataFrame, entity: str, value_col: str = "value") -> DataF
         .select("*", *typed, _first_reason(checks).alias("reason"))
         .drop(_MAP)
     )
+
+
+# The position of a record in the JSON array its line (or Kinesis record) held; null for a plain value.
+ELEMENT = "element"
+# Why a JSON array cannot be read as records (empty, or holding a non-object); null otherwise.
+ARRAY_REASON = "_array_reason"
+
+
+def _kind(type_name: Column) -> Column:
+    """A variant's type (schema_of_variant) in words, for reasons."""
+    return (
+        F.when(type_name.startswith("ARRAY"), F.lit("an array"))
+        .when(type_name == "VOID", F.lit("null"))
+        .when(type_name == "STRING", F.lit("a string"))
+        .when(type_name == "BOOLEAN", F.lit("a boolean"))
+        .when(type_name.rlike("^(DECIMAL|BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT)"), F.lit("a number"))
+        .otherwise(F.lower(type_name))
+    )
+
+
+def split_arrays(df: DataFrame, value_col: str = "value") -> DataFrame:
+    """One row per record: a value that is a JSON array of objects becomes one row per object.
+
+    Spark's JSON reader, which the course's notebooks use, reads a line holding an array of objects as those
+    objects, and one of the course's client scripts sends each record as a one-element array. Such a row is
+    replaced by its elements: `value_col` becomes the element's JSON text and `element` its 0-based position;
+    every other column (the source, the Kafka or Kinesis coordinates) is kept. Any other value is one row with
+    `element` null. An array that is empty or holds anything but objects stays one row, its text unchanged, with
+    `_array_reason` saying which element is bad (the whole value is rejected: its writer is broken).
+
+    Arrays are parsed as a variant only when the text starts with `[`, so plain objects cost nothing more.
+    """
+    value = F.col(value_col)
+    items = F.when(value.rlike(r"^\s*\["), F.try_variant_get(F.try_parse_json(value), "$", "array<variant>"))
+    types = F.transform(F.col("_items"), lambda x: F.coalesce(F.schema_of_variant(x), F.lit("VOID")))
+    # 1-based position of the first element that is not an object, 0 when there is none.
+    bad = F.array_position(F.transform(F.col("_types"), lambda t: ~t.startswith("OBJECT")), True)
+    reason = (
+        F.when(F.col("_items").isNull(), F.lit(None).cast("string"))
+        .when(F.size("_items") == 0, F.lit("empty array: no record in it"))
+        .when(
+            bad > 0,
+            F.concat(
+                F.lit("array holds a non-object: element "),
+                (bad - 1).cast("string"),
+                F.lit(" of "),
+                F.size("_items").cast("string"),
+                F.lit(" is "),
+                _kind(F.element_at(F.col("_types"), bad.cast("int"))),
+            ),
+        )
+    )
+    others = [c for c in df.columns if c != value_col]
+    staged = (
+        df.withColumn("_items", items)
+        .withColumn("_types", types)
+        .withColumn(ARRAY_REASON, reason)
+        .withColumn("_split", F.col("_items").isNotNull() & F.col(ARRAY_REASON).isNull())
+        .select(
+            *others,
+            ARRAY_REASON,
+            "_split",
+            F.when(F.col("_split"), F.transform("_items", lambda x: F.to_json(x)))
+            .otherwise(F.array(value))
+            .alias("_texts"),
+        )
+    )
+    return staged.select(
+        *others, ARRAY_REASON, "_split", F.posexplode("_texts").alias("_pos", value_col)
+    ).select(
+        *others,
+        value_col,
+        F.when(F.col("_split"), F.col("_pos")).cast("int").alias(ELEMENT),
+        ARRAY_REASON,
+    )
+
+
+def with_element(source: Column) -> Column:
+    """A record's source with its array position, `<source>[<element>]`, for an element of an array."""
+    element = F.col(ELEMENT)
+    return F.when(element.isNull(), source).otherwise(
+        F.concat(source, F.lit("["), element.cast("string"), F.lit("]"))
+    )

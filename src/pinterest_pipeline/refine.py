@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pinterest_pipeline.cleaning import CLEANERS, VIOLATIONS, keep_first
-from pinterest_pipeline.parsing import parse_records
+from pinterest_pipeline.parsing import ARRAY_REASON, parse_records, split_arrays
 from pinterest_pipeline.schemas import ENTITY, QUARANTINE_SCHEMA
 
 
 def validate(records: DataFrame, entity: str, value_col: str = "value") -> DataFrame:
-    """The entity's typed raw columns and `reason`: why the record breaks the contract, or null."""
-    parsed = parse_records(records, entity, value_col)
-    return parsed.withColumn("reason", F.coalesce(F.col("reason"), VIOLATIONS[entity]()))
+    """One row per record (an array of objects split into its elements, `element` their position), with the
+    entity's typed raw columns and `reason`: why the record breaks the contract, or null."""
+    parsed = parse_records(split_arrays(records, value_col), entity, value_col)
+    return parsed.withColumn(
+        "reason", F.coalesce(F.col(ARRAY_REASON), F.col("reason"), VIOLATIONS[entity]())
+    ).drop(ARRAY_REASON)
 
 
 def quarantine_rows(validated: DataFrame, source: Column, value_col: str = "value") -> DataFrame:
@@ -36,3 +41,68 @@ def silver_rows(validated: DataFrame, entity: str, order_by: list[str]) -> DataF
     spec = ENTITY[entity]
     accepted = validated.where(F.col("reason").isNull()).select(*spec.raw_schema.fieldNames(), *order_by)
     return CLEANERS[entity](keep_first(accepted, spec.id_field, [F.col(c) for c in order_by]))
+
+
+# Reasons named in a run's summary; the rest are counted as "and N more reasons".
+TOP_REASONS = 3
+# An example value in the summary is cut to this many characters (a reason may hold a whole raw value).
+_EXAMPLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """One kind of reason in a quarantine table: the text before its first ": ", how many rows, an example."""
+
+    kind: str
+    count: int
+    example: str
+
+    def shown(self) -> str:
+        """`<kind> <count> (e.g. <value>)`, on one line whatever the value holds."""
+        detail = " ".join(self.example.partition(": ")[2].split())
+        if len(detail) > _EXAMPLE_CHARS:
+            detail = detail[:_EXAMPLE_CHARS] + "..."
+        return f"{self.kind} {self.count:,}" + (f" (e.g. {detail})" if detail else "")
+
+
+def server_micros(spark: SparkSession) -> int:
+    """The Spark server's clock now, in epoch microseconds: what `current_timestamp()` in the run's writes
+    (the `ingested_at` of its rows) is compared with. Under Spark Connect the client's clock may differ."""
+    return int(spark.range(1).select(F.unix_micros(F.current_timestamp())).first()[0])
+
+
+def reason_counts(quarantine: DataFrame, since_micros: int) -> list[ReasonCount]:
+    """The reasons of the quarantine rows ingested at or after `since_micros` (a run's start, by the Spark
+    server's clock), most frequent first.
+
+    Reasons carry the offending value ("unparseable timestamp: 2020:01:01 ..."), so they are grouped by the
+    text before their first ": "; the smallest full reason of each group is its example.
+    """
+    kind = F.substring_index(F.col("reason"), ": ", 1)
+    rows = (
+        quarantine.where(F.unix_micros(F.col("ingested_at")) >= F.lit(since_micros))
+        .groupBy(kind.alias("kind"))
+        .agg(F.count(F.lit(1)).alias("count"), F.min("reason").alias("example"))
+        .orderBy(F.col("count").desc(), F.col("kind"))
+        .collect()
+    )
+    return [ReasonCount(r["kind"], int(r["count"]), r["example"]) for r in rows]
+
+
+def reason_lines(entity: str, read: int, reasons: list[ReasonCount]) -> list[str]:
+    """The summary lines of one entity's quarantined records: the top reasons, and a warning when the run's
+    records were all rejected (`read` of them, all quarantined)."""
+    if not reasons:
+        return []
+    quarantined = sum(r.count for r in reasons)
+    shown = "; ".join(r.shown() for r in reasons[:TOP_REASONS])
+    more = len(reasons) - TOP_REASONS
+    if more > 0:
+        shown += f"; and {more} more reason{'s' if more > 1 else ''}"
+    out = [f"quarantined {entity}: {shown}"]
+    if read and quarantined >= read:
+        out.append(
+            f"warning: every {entity} record was quarantined ({quarantined:,} of {read:,}): "
+            f"top reason {reasons[0].shown()}"
+        )
+    return out

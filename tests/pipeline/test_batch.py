@@ -295,3 +295,92 @@ def test_relative_paths_are_the_same_lake(spark, tmp_path, monkeypatch, capsys):
     assert rows["pin"] == ["1", "5", "1", "2", "2"]  # files, read, duplicates, cleaned, quarantined
     assert len(delta_rows(tmp_path / "lake" / "silver" / "pin")) == 2
     assert len(delta_rows(tmp_path / "lake" / "gold" / "most_followed_country")) == 1
+
+
+def test_array_values_land_as_their_objects_with_the_kafka_order_deciding_the_winner(spark, tmp_path):
+    # One of the course's client scripts sends {"value": [row]}: the sink writes the line `[{...}]`.
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    path = sink_file(
+        raw,
+        "pinterest.pin",
+        0,
+        10,
+        [
+            [pin(1)],
+            [pin(2, "diy"), {**pin(1), "title": "later"}, pin(3)],
+            pin(2, "travel"),
+            [pin(4), 5],
+            [],
+            [[pin(6)]],
+            [pin(7), None],
+            [pin(9), pin(10, followers="lots")],
+        ],
+    )
+    # A file of earlier offsets (written second) comes first: its pin 3 wins, by element within its line.
+    sink_file(raw, "pinterest.pin", 0, 2, [[{**pin(3), "title": "first"}, {**pin(3), "title": "second"}]])
+    sink_file(raw, "pinterest.geo", 0, 0, [[geo(1, country="A"), geo(1, country="B")]])
+    report = run_batch(spark, BatchConfig(str(raw), str(lake)))
+
+    pins = {r["ind"]: r for r in table(lake, "silver/pin")}
+    assert sorted(pins) == [1, 2, 3, 9]
+    assert (pins[1]["title"], pins[2]["category"], pins[3]["title"]) == ("title 1", "diy", "first")
+    assert [r["country"] for r in table(lake, "silver/geo")] == ["A"]
+    name = path.name
+    assert sorted((r["source"], r["reason"]) for r in table(lake, "quarantine/pin")) == [
+        (f"{name}:4", "array holds a non-object: element 1 of 2 is a number"),
+        (f"{name}:5", "empty array: no record in it"),
+        (f"{name}:6", "array holds a non-object: element 0 of 1 is an array"),
+        (f"{name}:7", "array holds a non-object: element 1 of 2 is null"),
+        (f"{name}:8[1]", "unparseable follower_count: lots"),
+    ]
+    quarantined = {r["source"]: r["raw"] for r in table(lake, "quarantine/pin")}
+    assert json.loads(quarantined[f"{name}:8[1]"]) == pin(10, followers="lots")  # the element's own text
+    assert json.loads(quarantined[f"{name}:4"]) == [pin(4), 5]  # the whole line
+    # Bronze keeps one row per line, as it came.
+    assert len(delta_rows(lake / "bronze" / "pin")) == 9
+    pins_counts = report.entities["pin"]
+    # read counts records: 1 + 3 + 1 + 1 + 1 + 1 + 1 + 2 lines of the first file, 2 in the second.
+    assert (pins_counts.read, pins_counts.cleaned, pins_counts.quarantined, pins_counts.duplicates) == (
+        13,
+        4,
+        5,
+        4,
+    )
+    geos = report.entities["geo"]
+    assert (geos.read, geos.cleaned, geos.quarantined, geos.duplicates) == (2, 1, 0, 1)
+
+
+def test_summary_names_the_reasons_and_warns_when_every_record_was_rejected(tmp_path, capsys):
+    # A client script that writes timestamps as YYYY:MM:DD HH:MM:SS: every geo and user record is rejected.
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    stamp = "2019:03:01 10:00:00"
+    sink_file(raw, "pinterest.geo", 0, 0, [geo(i, timestamp=stamp) for i in range(1, 4)])
+    sink_file(raw, "pinterest.user", 0, 0, [user(i, joined=stamp) for i in range(1, 4)])
+    bad_pins = ["{bad"] * 3 + [pin(20, followers="lots"), pin(21, followers="lots"), [], [5], {"ind": 9}]
+    sink_file(raw, "pinterest.pin", 0, 0, [pin(1), pin(2), *bad_pins])
+    assert main(["batch", "--raw-root", str(raw), "--lake", str(lake)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    reasons = [line for line in out if line.startswith(("quarantined ", "warning: "))]
+    assert reasons == [
+        (
+            "quarantined pin: malformed JSON 3; unparseable follower_count 2 (e.g. lots); "
+            "array holds a non-object 1 (e.g. element 0 of 1 is a number); and 2 more reasons"
+        ),
+        "quarantined geo: unparseable timestamp 3 (e.g. 2019:03:01 10:00:00)",
+        (
+            "warning: every geo record was quarantined (3 of 3): top reason unparseable timestamp 3 "
+            "(e.g. 2019:03:01 10:00:00)"
+        ),
+        "quarantined user: unparseable date_joined 3 (e.g. 2019:03:01 10:00:00)",
+        (
+            "warning: every user record was quarantined (3 of 3): top reason unparseable date_joined 3 "
+            "(e.g. 2019:03:01 10:00:00)"
+        ),
+    ]
+    # A second landing: the reasons are this run's only.
+    sink_file(raw, "pinterest.geo", 0, 3, [geo(4), geo(5, timestamp="soon")])
+    assert main(["batch", "--raw-root", str(raw), "--lake", str(lake)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if line.startswith(("quarantined ", "warning: "))] == [
+        "quarantined geo: unparseable timestamp 1 (e.g. soon)"
+    ]

@@ -113,3 +113,56 @@ def test_long_values_are_cut_in_the_reason(spark):
 
 def test_extra_fields_are_ignored(spark):
     assert reasons(spark, "geo", [with_(GOOD_GEO, extra="hello")]) == [None]
+
+
+def validated(spark, entity, texts):
+    """refine.validate over (line, text) rows: one row per record, with its element and reason."""
+    from pinterest_pipeline.refine import validate
+
+    df = spark.createDataFrame(list(enumerate(texts)), "line int, value string")
+    return [
+        (r.line, r.element, r.ind, r.reason)
+        for r in validate(df, entity).orderBy("line", "element").collect()
+    ]
+
+
+def test_an_array_of_objects_is_read_as_those_objects(spark):
+    one = json.dumps([GOOD_GEO])
+    three = json.dumps([{**GOOD_GEO, "ind": 1}, {**GOOD_GEO, "ind": 2}, {**GOOD_GEO, "ind": 3}])
+    plain = json.dumps({**GOOD_GEO, "ind": 4})
+    assert validated(spark, "geo", [one, three, plain, f"  \t{one} "]) == [
+        (0, 0, 7528, None),
+        (1, 0, 1, None),
+        (1, 1, 2, None),
+        (1, 2, 3, None),
+        (2, None, 4, None),
+        (3, 0, 7528, None),
+    ]
+
+
+def test_an_element_keeps_its_own_content_reason_and_text(spark):
+    from pinterest_pipeline.refine import validate
+
+    text = json.dumps([GOOD_GEO, {**GOOD_GEO, "timestamp": "2020:08:28 03:52:47"}])
+    rows = validate(spark.createDataFrame([(text,)], "value string"), "geo").orderBy("element").collect()
+    assert [(r.element, r.reason) for r in rows] == [
+        (0, None),
+        (1, "unparseable timestamp: 2020:08:28 03:52:47"),
+    ]
+    assert json.loads(rows[1].value) == {**GOOD_GEO, "timestamp": "2020:08:28 03:52:47"}
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("[]", "empty array: no record in it"),
+        (json.dumps([GOOD_USER, 5]), "array holds a non-object: element 1 of 2 is a number"),
+        (json.dumps([GOOD_USER, [GOOD_USER]]), "array holds a non-object: element 1 of 2 is an array"),
+        (json.dumps([None, GOOD_USER]), "array holds a non-object: element 0 of 2 is null"),
+        (json.dumps([json.dumps(GOOD_USER)]), "array holds a non-object: element 0 of 1 is a string"),
+        (json.dumps([GOOD_USER, True]), "array holds a non-object: element 1 of 2 is a boolean"),
+        ("[" + json.dumps(GOOD_USER), "malformed JSON"),
+    ],
+)
+def test_an_array_that_is_not_all_objects_is_one_rejected_record(spark, text, reason):
+    assert validated(spark, "user", [text]) == [(0, None, None, reason)]

@@ -141,3 +141,62 @@ def test_bad_configuration_fails_before_anything_is_written(spark, tmp_path, kin
             spark, StreamConfig(str(tmp_path / "lake"), kinesis_endpoint, "absent", available_now=True)
         )
     assert not (tmp_path / "lake").exists()
+
+
+def test_array_records_are_read_as_their_objects_and_the_summary_names_the_reasons(
+    spark, tmp_path, kinesis_endpoint
+):
+    import json
+
+    import boto3
+
+    from .records import geo, pin, user
+
+    client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
+    prefix, lake = "arrays", tmp_path / "lake"
+    create_streams(client, prefix, shards=1)
+    # One of the course's client scripts sends "Data": [row]. One record at a time: the arrival order is known.
+    sent = {
+        "pin": [
+            [pin(1)],
+            [pin(2), {**pin(1), "title": "later"}, pin(3)],
+            pin(2, "travel"),
+            [pin(4), 5],
+            [],
+            [pin(5), {**pin(6), "follower_count": "lots"}],
+        ],
+        "geo": [[geo(1, "A"), geo(1, "B")], geo(2)],
+        "user": [[{**user(i), "date_joined": "2016:05:05 08:00:00"}] for i in (1, 2, 3)],
+    }
+    for entity, records in sent.items():
+        for record in records:
+            client.put_record(
+                StreamName=f"{prefix}-{entity}", Data=json.dumps(record).encode(), PartitionKey="k"
+            )
+    report = run_stream(spark, StreamConfig(str(lake), kinesis_endpoint, prefix, available_now=True))
+
+    pins = {r["ind"]: r for r in rows(lake, "stream/pin")}
+    assert sorted(pins) == [1, 2, 3, 5]
+    assert (pins[1]["title"], pins[2]["category"]) == ("title 1", "art")
+    assert {r["ind"]: r["country"] for r in rows(lake, "stream/geo")} == {1: "A", 2: "Albania"}
+    quarantined = {r["reason"]: r for r in rows(lake, "stream_quarantine/pin")}
+    assert sorted(quarantined) == [
+        "array holds a non-object: element 1 of 2 is a number",
+        "empty array: no record in it",
+        "unparseable follower_count: lots",
+    ]
+    element = quarantined["unparseable follower_count: lots"]
+    assert element["source"].startswith("arrays-pin:shardId-") and element["source"].endswith("[1]")
+    assert json.loads(element["raw"]) == {**pin(6), "follower_count": "lots"}
+    assert quarantined["empty array: no record in it"]["raw"] == "[]"
+    assert not quarantined["empty array: no record in it"]["source"].endswith("]")
+    counts = report.entities["pin"]
+    assert (counts.read, counts.cleaned, counts.quarantined, counts.duplicates) == (9, 4, 3, 2)
+    assert report.entities["geo"].duplicates == 1
+    lines = report.lines()
+    assert "quarantined user: unparseable date_joined 3 (e.g. 2016:05:05 08:00:00)" in lines
+    assert (
+        "warning: every user record was quarantined (3 of 3): top reason unparseable date_joined 3 "
+        "(e.g. 2016:05:05 08:00:00)"
+    ) in lines
+    assert not [line for line in lines if line.startswith("warning: every pin")]

@@ -33,8 +33,17 @@ from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
 from pinterest_pipeline.names import ENTITIES, prefix_problem
+from pinterest_pipeline.parsing import ELEMENT, with_element
 from pinterest_pipeline.readers import check_raw_root, new_files_stream, normalize_raw_root, split_records
-from pinterest_pipeline.refine import quarantine_rows, silver_rows, validate
+from pinterest_pipeline.refine import (
+    ReasonCount,
+    quarantine_rows,
+    reason_counts,
+    reason_lines,
+    server_micros,
+    silver_rows,
+    validate,
+)
 from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITY
 
 # Files per ingest micro-batch (one bronze commit each): 2,000 sink files of 500 records is 1M records.
@@ -74,14 +83,19 @@ class BatchConfig:
 
 @dataclass
 class EntityCounts:
-    """What one run did with one entity's records (records read = cleaned + quarantined + duplicates)."""
+    """What one run did with one entity's records (records read = cleaned + quarantined + duplicates).
+
+    A record is a line of a sink file, or an element of a line holding a JSON array of objects (design.md).
+    """
 
     files: int = 0
-    read: int = 0
+    lines: int = 0  # bronze rows this run appended
+    read: int = 0  # records in the bronze rows this run ingested, counted from bronze
     cleaned: int = 0
     quarantined: int = 0
     silver_total: int = 0
     quarantine_total: int = 0
+    reasons: list[ReasonCount] = field(default_factory=list)  # of this run's quarantine rows
 
     @property
     def duplicates(self) -> int:
@@ -107,6 +121,8 @@ class BatchReport:
             out.append(
                 f"{name:<6} {c.files:>6} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}"
             )
+        for name, c in self.entities.items():
+            out.extend(reason_lines(name, c.read, c.reasons))
         if self.rebuilt:
             totals = ", ".join(f"{n} {c.silver_total}" for n, c in self.entities.items())
             out.append(f"silver rows: {totals}; gold tables: {len(self.gold)} rebuilt")
@@ -135,7 +151,7 @@ def _start_ingest(
             split_records(files, topic, F.current_timestamp()), names.bronze(entity), Txn(query, batch_id)
         )
         if rows:
-            counts.read += rows
+            counts.lines += rows
             written.add(batch_id)
 
     stream = new_files_stream(spark, raw_root, topic, MAX_FILES_PER_TRIGGER)
@@ -184,8 +200,14 @@ def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_from: str) -> DataFrame:
-    """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights."""
+def _build_silver(
+    store: DeltaStore, entity: str, counts: EntityCounts, built_from: str, since: int
+) -> DataFrame:
+    """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights.
+
+    The records read and the quarantine reasons are those of the bronze rows ingested at or after `since` (the
+    run's start by the Spark server's clock), counted from the tables, not from the ingest's foreachBatch
+    (under Spark Connect that runs in another process)."""
     # Silver and quarantine are only ever overwritten whole: their last write's row count is their size.
     before_silver = store.last_write_rows(names.silver(entity))
     before_quarantine = store.last_write_rows(names.quarantine(entity))
@@ -198,33 +220,44 @@ def _build_silver(store: DeltaStore, entity: str, counts: EntityCounts, built_fr
             *ENTITY[entity].raw_schema.fieldNames(),
             "reason",
             F.when(F.col("reason").isNotNull(), F.col("value")).alias("value"),
+            "partition",
+            "offset",
             "source_file",
             "line",
+            ELEMENT,
             "ingested_at",
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     try:
-        # The first record of a post wins: first by sink file, then by line (the Kafka order).
-        rows = silver_rows(validated, entity, ["source_file", "line"]).persist(StorageLevel.MEMORY_AND_DISK)
+        # The first record of a post wins, in Kafka order: by partition, offset, then position in the line's
+        # array; file and line break ties for files not named as the sink names them.
+        order = ["partition", "offset", ELEMENT, "source_file", "line"]
+        rows = silver_rows(validated, entity, order).persist(StorageLevel.MEMORY_AND_DISK)
         counts.silver_total = store.overwrite(rows, names.silver(entity), built_from)
-        source = F.concat_ws(":", F.col("source_file"), F.col("line").cast("string"))
+        source = with_element(F.concat_ws(":", F.col("source_file"), F.col("line").cast("string")))
         counts.quarantine_total = store.overwrite(
             quarantine_rows(validated, source), names.quarantine(entity), built_from
         )
+        counts.read = validated.where(F.unix_micros(F.col("ingested_at")) >= F.lit(since)).count()
     finally:
         validated.unpersist()
     counts.cleaned = counts.silver_total - before_silver
     counts.quarantined = counts.quarantine_total - before_quarantine
+    if counts.quarantined:
+        counts.reasons = reason_counts(store.read(names.quarantine(entity)), since)
     return rows
 
 
-def build_derived(store: DeltaStore, report: BatchReport, built_from: str) -> None:
+def build_derived(store: DeltaStore, report: BatchReport, built_from: str, since: int) -> None:
     """Rebuild silver, quarantine and gold from the whole of bronze: the three entities side by side, then the
     nine insights side by side."""
     started = time.monotonic()
     silver = _parallel(
-        {e: functools.partial(_build_silver, store, e, report.entities[e], built_from) for e in ENTITIES}
+        {
+            e: functools.partial(_build_silver, store, e, report.entities[e], built_from, since)
+            for e in ENTITIES
+        }
     )
     report.seconds["silver"] = time.monotonic() - started
     started = time.monotonic()
@@ -258,11 +291,12 @@ def run_batch(spark: SparkSession, config: BatchConfig, store: DeltaStore | None
 
 def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str) -> BatchReport:
     report = BatchReport()
+    since = server_micros(spark)
     started = time.monotonic()
     ingest(spark, store, config, raw_root, report)
     report.seconds["ingest"] = time.monotonic() - started
     started = time.monotonic()
-    grown = [names.bronze(e) for e, c in report.entities.items() if c.read]
+    grown = [names.bronze(e) for e, c in report.entities.items() if c.lines]
     if grown:
         # Compacted (when due) before silver reads it; upkeep commits change no data: the notes below skip them.
         maintain(store, config, grown, compact=True)
@@ -270,7 +304,7 @@ def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: 
     built_from = json.dumps({e: store.data_version(names.bronze(e)) for e in ENTITIES}, sort_keys=True)
     notes = _parallel({name: functools.partial(store.last_note, name) for name in _derived_tables()})
     if any(note != built_from for note in notes.values()):
-        build_derived(store, report, built_from)
+        build_derived(store, report, built_from, since)
         started = time.monotonic()
         maintain(store, config, _derived_tables(), compact=False)
         upkeep += time.monotonic() - started

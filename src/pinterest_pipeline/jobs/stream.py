@@ -34,7 +34,15 @@ from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
 from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
 from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
 from pinterest_pipeline.names import ENTITIES, prefix_problem
-from pinterest_pipeline.refine import quarantine_rows, validate
+from pinterest_pipeline.parsing import ELEMENT, with_element
+from pinterest_pipeline.refine import (
+    ReasonCount,
+    quarantine_rows,
+    reason_counts,
+    reason_lines,
+    server_micros,
+    validate,
+)
 from pinterest_pipeline.schemas import ENTITY
 from pinterest_pipeline.session import on_databricks
 
@@ -87,9 +95,11 @@ class StreamCounts:
     """What one run did with one entity's records (read = cleaned + quarantined + duplicates)."""
 
     batches: int = 0
-    read: int = 0
+    read: int = 0  # records: a Kinesis record, or each object of one holding a JSON array of objects
     cleaned: int = 0
     quarantined: int = 0
+    # The quarantine reasons of the rows this run added to stream_quarantine, read back from that table.
+    reasons: list[ReasonCount] = field(default_factory=list)
 
     @property
     def duplicates(self) -> int:
@@ -113,6 +123,8 @@ class StreamReport:
             out.append(
                 f"{name:<6} {c.batches:>7} {c.read:>8} {c.duplicates:>10} {c.cleaned:>8} {c.quarantined:>11}"
             )
+        for name, c in self.entities.items():
+            out.extend(reason_lines(name, c.read, c.reasons))
         out.append("metric windows updated: " + ", ".join(f"{n} {k}" for n, k in self.metrics.items()))
         return out
 
@@ -191,7 +203,14 @@ def as_records(kinesis: DataFrame) -> DataFrame:
 
 def _arrival_order() -> list:
     # Sequence numbers are decimal strings of up to 128 bits: shorter is earlier, then by text.
-    return [F.col(EVENT_TIME), F.col("shardId"), F.length("sequenceNumber"), F.col("sequenceNumber")]
+    # Then by position in the record's array (null, first, for a plain record).
+    return [
+        F.col(EVENT_TIME),
+        F.col("shardId"),
+        F.length("sequenceNumber"),
+        F.col("sequenceNumber"),
+        F.col(ELEMENT),
+    ]
 
 
 def clean_stream_rows(validated: DataFrame, entity: str) -> DataFrame:
@@ -223,9 +242,11 @@ def _entity_batch(
         try:
             validated = validate(records, entity).persist(StorageLevel.MEMORY_AND_DISK)
             txn = Txn(query, batch_id)
-            quarantined = store.append(quarantine_rows(validated, F.col("source")), tables[0], txn)
+            quarantined = store.append(
+                quarantine_rows(validated, with_element(F.col("source"))), tables[0], txn
+            )
             cleaned = store.insert_new(clean_stream_rows(validated, entity), tables[1], ["ind"], txn)
-            read = records.count()
+            read = validated.count()
             with lock:
                 counts.batches += 1
                 counts.read += read
@@ -310,6 +331,7 @@ def run_stream(spark: SparkSession, config: StreamConfig, store: DeltaStore | No
 
 def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> StreamReport:
     report = StreamReport()
+    since = server_micros(spark)
     lock = threading.Lock()
     starts = [
         (
@@ -362,4 +384,9 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
     for q in queries:
         if q.exception() is not None:
             raise q.exception()
+    for entity, counts in report.entities.items():
+        # From the table, not the foreachBatch counters: under Spark Connect those run in another process.
+        table = names.stream_quarantine(entity)
+        if store.exists(table):
+            counts.reasons = reason_counts(store.read(table), since)
     return report
