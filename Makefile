@@ -60,7 +60,8 @@ test: setup services lint
 # and the sink reader, on hand-written rows in one local Spark session; no service, no job run.
 FAST_TESTS := tests/pipeline/test_names.py tests/pipeline/test_errors.py tests/pipeline/test_columns.py \
 	tests/pipeline/test_parsing.py tests/pipeline/test_cleaning.py tests/pipeline/test_insights.py \
-	tests/pipeline/test_readers.py tests/stream/test_metrics.py
+	tests/pipeline/test_readers.py tests/pipeline/test_refine.py tests/stream/test_metrics.py \
+	tests/emulator/test_post_config.py
 
 test-fast: setup
 	$(PY) -m pytest -q $(FAST_TESTS)
