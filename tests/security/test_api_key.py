@@ -65,30 +65,7 @@ def test_the_key_is_enforced_and_never_written_out(tmp_path):
         seed_database(source, rows=50, seed=1, progress=False)
         outputs = []
         for sent_key, code in ((key, 0), (key + "-wrong", 1)):
-            post = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pinterest_emulator.cli",
-                    "post",
-                    "--target",
-                    "kafka-rest",
-                    "--db-url",
-                    source,
-                    "--gateway",
-                    url,
-                    "--api-key",
-                    sent_key,
-                    "--sampling",
-                    "uniform",
-                    "--count",
-                    "20",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+            post = post_run(source, url, None, "--api-key", sent_key, "--count", "20")
             assert post.returncode == code, post.stderr
             outputs.append(post.stdout + post.stderr)
         assert "acknowledged 60" in outputs[0] and "HTTP 403" in outputs[1]
@@ -101,8 +78,9 @@ def test_the_key_is_enforced_and_never_written_out(tmp_path):
     assert fx.read_topic(tmp_path / "raw", "pinterest.pin")[0][2] == {"index": 1}
 
 
-def post_run(source: str, url: str, env: dict, *flag: str) -> subprocess.CompletedProcess:
-    """`pinterest-emulator post` (kafka-rest, 5 events) in a child process with this environment."""
+def post_run(source: str, url: str, env: dict | None, *flag: str) -> subprocess.CompletedProcess:
+    """`pinterest-emulator post` (kafka-rest, 5 events unless `flag` says otherwise) in a child process with this
+    environment (None: this process's)."""
     return subprocess.run(
         [
             sys.executable,
