@@ -100,6 +100,15 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
         help=f"streams are <prefix>-pin|geo|user (default: {DEFAULT_PREFIX})",
     )
     p.add_argument("--available-now", action="store_true", help="read what the streams hold now, then stop")
+    p.add_argument("--region", default="us-east-1", help="AWS region of the streams (default: us-east-1)")
+    p.add_argument(
+        "--service-credential",
+        help="Databricks: the name of the Unity Catalog service credential for Kinesis (a name, never a key)",
+    )
+    p.add_argument(
+        "--catalog", help="catalog of the stream tables (needs --schema); the lake keeps checkpoints"
+    )
+    p.add_argument("--schema", help="schema of the stream tables (needs --catalog)")
     p.set_defaults(run=_run_stream)
 
 
@@ -108,7 +117,16 @@ def _run_stream(args: argparse.Namespace) -> int:
     from pinterest_pipeline.lake import lake_lock
     from pinterest_pipeline.session import get_spark, on_databricks
 
-    config = StreamConfig(args.lake, args.kinesis_endpoint, args.stream_prefix, args.available_now)
+    config = StreamConfig(
+        args.lake,
+        args.kinesis_endpoint,
+        args.stream_prefix,
+        args.available_now,
+        region=args.region,
+        service_credential=args.service_credential,
+        catalog=args.catalog,
+        schema=args.schema,
+    )
     if not on_databricks():
         check_streams(config)  # before Spark starts: a typo costs no time
     with lake_lock(config.lake, "stream"):

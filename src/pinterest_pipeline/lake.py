@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,10 +53,28 @@ class Txn:
     app_id: str
     version: int
 
-    @property
-    def tag(self) -> str:
-        """The commit's userMetadata, by which the store finds its commit in the table's history."""
-        return json.dumps({"txn": self.app_id, "version": self.version}, sort_keys=True)
+    def note(self, facts: dict[str, int] | None = None) -> str:
+        """The commit's userMetadata: the transaction, by which the store finds its commit in the table's history,
+        and what the writer wants the commit to record (a micro-batch's records read, say)."""
+        return json.dumps({"txn": self.app_id, "version": self.version, **(facts or {})}, sort_keys=True)
+
+
+def txn_note(user_metadata: str | None) -> dict | None:
+    """The note a transactional write of this store left (see `Txn.note`), or None for any other commit."""
+    try:
+        note = json.loads(user_metadata or "")
+    except ValueError:
+        return None
+    return note if isinstance(note, dict) and "txn" in note and "version" in note else None
+
+
+@dataclass(frozen=True)
+class TxnCommit:
+    """One committed write of an application transaction: its rows and the facts its note records."""
+
+    version: int  # the transaction's version: a micro-batch's id
+    rows: int
+    facts: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -125,22 +144,26 @@ class DeltaStore:
     # --- reading -----------------------------------------------------------------------------------------------
 
     def history(
-        self, name: str, limit: int = _HISTORY_DEPTH, spark: SparkSession | None = None
+        self,
+        name: str,
+        limit: int | None = _HISTORY_DEPTH,
+        spark: SparkSession | None = None,
+        after: int | None = None,
     ) -> list[dict] | None:
-        """The table's last commits, newest first, `ms` their epoch milliseconds (None when there is no table)."""
+        """The table's last commits (all when `limit` is None; those newer than version `after` when given),
+        newest first, `ms` their epoch milliseconds (None when there is no table)."""
+        query = f"DESCRIBE HISTORY {self.ref(name)}" + ("" if limit is None else f" LIMIT {int(limit)}")
         try:
-            rows = (
-                (spark or self.spark)
-                .sql(f"DESCRIBE HISTORY {self.ref(name)} LIMIT {int(limit)}")
-                .select(
-                    "version",
-                    F.unix_millis("timestamp").alias("ms"),
-                    "operation",
-                    "operationMetrics",
-                    "userMetadata",
-                )
-                .collect()
-            )
+            frame = (spark or self.spark).sql(query)
+            if after is not None:
+                frame = frame.where(F.col("version") > F.lit(after))
+            rows = frame.select(
+                "version",
+                F.unix_millis("timestamp").alias("ms"),
+                "operation",
+                "operationMetrics",
+                "userMetadata",
+            ).collect()
         except AnalysisException:
             return None
         return [row.asDict() for row in rows]
@@ -165,6 +188,21 @@ class DeltaStore:
             if row["operation"] not in MAINTENANCE_OPERATIONS:
                 return row
         return None
+
+    def txn_commits(
+        self, name: str, app_id: str, after: int | None, spark: SparkSession | None = None
+    ) -> dict[int, TxnCommit]:
+        """The writes of app transaction `app_id` the table committed after version `after` (all when None), by
+        transaction version: what a run of a query wrote, read back from the table's own log."""
+        found: dict[int, TxnCommit] = {}
+        for row in self.history(name, None, spark, after) or []:
+            note = txn_note(row["userMetadata"])
+            if note is None or note["txn"] != app_id:
+                continue
+            facts = {k: int(v) for k, v in note.items() if k not in ("txn", "version")}
+            rows = int((row["operationMetrics"] or {}).get("numOutputRows", 0))
+            found[int(note["version"])] = TxnCommit(int(note["version"]), rows, facts)
+        return found
 
     def exists(self, name: str) -> bool:
         """True when the table exists."""
@@ -195,15 +233,16 @@ class DeltaStore:
         else:
             writer.save(table_path(self.lake, name))
 
-    def _committed(self, name: str, before: int | None, tag: str | None, spark: SparkSession) -> dict | None:
-        """The metrics of the commit this store just made (found by its tag, newer than `before`), or None when
-        nothing was committed."""
+    def _committed(self, name: str, before: int | None, txn: Txn | None, spark: SparkSession) -> dict | None:
+        """The metrics of the commit this store just made (the newest, or that of `txn` newer than `before`), or
+        None when nothing was committed."""
         history = self.history(name, spark=spark) or []
         self._written[name] = history
         for row in history:
             if before is not None and int(row["version"]) <= before:
                 break
-            if tag is None or row["userMetadata"] == tag:
+            note = txn_note(row["userMetadata"]) if txn is not None else None
+            if txn is None or (note and (note["txn"], note["version"]) == (txn.app_id, txn.version)):
                 return dict(row["operationMetrics"] or {})
         return None
 
@@ -221,31 +260,37 @@ class DeltaStore:
         txn: Txn | None,
         note: str | None,
         options: dict[str, str] | None = None,
+        facts: dict[str, int] | None = None,
     ) -> int | None:
         spark = df.sparkSession
-        tag = txn.tag if txn is not None else note
+        tag = txn.note(facts) if txn is not None else note
         writer = df.write.format("delta").mode(mode).options(**(options or {}))
         if txn is not None:
             # Delta's idempotent writes: a (txnAppId, txnVersion) the table already committed is skipped.
             writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
         if tag is not None:
             writer = writer.option("userMetadata", tag)
-        # A write with a txn may be skipped, and the tag of a skipped write is that of an earlier commit: only
+        # A write with a txn may be skipped, and the txn of a skipped write is that of an earlier commit: only
         # commits newer than this version are ours. A write without one always commits, the newest commit.
         before = self.version(name, spark) if txn is not None else None
         self._save(writer, name)
-        metrics = self._committed(name, before, tag if txn is not None else None, spark)
+        metrics = self._committed(name, before, txn, spark)
         return None if metrics is None else int(metrics.get("numOutputRows", 0))
 
-    def append(self, df: DataFrame, name: str, txn: Txn | None = None) -> int | None:
-        """Append rows in one commit: the rows written, or None when `txn` was committed before (a replay)."""
-        return self._write(df, name, "append", txn, None)
+    def append(
+        self, df: DataFrame, name: str, txn: Txn | None = None, facts: dict[str, int] | None = None
+    ) -> int | None:
+        """Append rows in one commit: the rows written, or None when `txn` was committed before (a replay).
+        `facts` go into the commit's note with `txn` (see `txn_commits`)."""
+        return self._write(df, name, "append", txn, None, facts=facts)
 
     def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
         """Replace the table's content (and schema) in one commit tagged with `note`; the rows written."""
         return self._write(df, name, "overwrite", None, note, {"overwriteSchema": "true"}) or 0
 
-    def insert_new(self, df: DataFrame, name: str, keys: list[str], txn: Txn) -> int | None:
+    def insert_new(
+        self, df: DataFrame, name: str, keys: list[str], txn: Txn, facts: dict[str, int] | None = None
+    ) -> int | None:
         """Insert the rows of `df` (unique on `keys`) whose keys the table does not hold yet, once per `txn`.
 
         The rows inserted, or None when the transaction was committed before (the batch is a replay).
@@ -254,19 +299,21 @@ class DeltaStore:
         if self.history(name, 1, spark) is not None:
             known = self.read(name, spark=spark).select(*keys)
             df = df.join(known, keys, "left_anti").select(*df.columns)
-        return self.append(df, name, txn)
+        return self.append(df, name, txn, facts)
 
     def upsert(self, df: DataFrame, name: str, keys: list[str], txn: Txn, slice_column: str) -> int | None:
         """Insert or replace the rows of `df` (unique on `keys`) by key, once per `txn`.
 
         `slice_column` (a timestamp) bounds what is rewritten: the table's rows at or after the earliest value in
-        `df` are replaced by themselves, less the keys of `df`, plus `df`, in one commit. The rows of `df`, or
-        None when the transaction was committed before (the batch is a replay).
+        `df` are replaced by themselves, less the keys of `df`, plus `df`, in one commit. The rows of `df` (the
+        commit's note records them as `upserted`), or None when the transaction was committed before (a replay).
         """
         spark = df.sparkSession
-        if self.history(name, 1, spark) is None:
-            return self.append(df, name, txn)
         low, rows = df.agg(F.min(F.unix_micros(F.col(slice_column))), F.count(F.lit(1))).first()
+        facts = {"upserted": int(rows)}
+        if self.history(name, 1, spark) is None:
+            written = self.append(df, name, txn, facts)
+            return None if written is None else rows
         if not rows:
             return 0
         in_slice = F.unix_micros(F.col(slice_column)) >= F.lit(low)
@@ -277,7 +324,9 @@ class DeltaStore:
             .select(*df.columns)
         )
         predicate = f"unix_micros(`{slice_column}`) >= {int(low)}"
-        written = self._write(kept.unionByName(df), name, "overwrite", txn, None, {"replaceWhere": predicate})
+        written = self._write(
+            kept.unionByName(df), name, "overwrite", txn, None, {"replaceWhere": predicate}, facts
+        )
         return None if written is None else rows
 
     # --- upkeep ------------------------------------------------------------------------------------------------
@@ -333,19 +382,24 @@ def expired_files(history: list[dict], retain_hours: int) -> int:
     )
 
 
+def check_catalog_names(catalog: str | None, schema: str | None) -> None:
+    """One line, before anything runs, when `--catalog/--schema` are not given together or are not plain names."""
+    if bool(catalog) != bool(schema):
+        raise ConfigError("--catalog and --schema go together")
+    for name in (catalog, schema):
+        if name and not re.match(r"^[A-Za-z0-9_]+$", name):
+            raise ConfigError(f"invalid Unity Catalog name {name!r}")
+
+
 def make_store(
     spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None
 ) -> DeltaStore:
     """The store of a lake (path tables) or of a catalog schema (catalog tables, checkpoints in the lake)."""
-    from pinterest_pipeline.session import on_databricks
+    from pinterest_pipeline.session import is_connect, on_databricks
 
-    if catalog and not (on_databricks() or _is_remote(spark)):
+    if catalog and not (on_databricks() or is_connect(spark)):
         raise ConfigError("--catalog needs a Unity Catalog session (Databricks or Databricks Connect)")
     return DeltaStore(spark, lake, catalog, schema)
-
-
-def _is_remote(spark: SparkSession) -> bool:
-    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def is_local(lake: str) -> bool:

@@ -1,5 +1,7 @@
-"""The Spark session: the Databricks runtime or Databricks Connect when configured, else local Spark in UTC with
-Delta Lake's own Spark jars (fetched once by `make setup`) and Spark's log in a file."""
+"""The Spark session: the Databricks runtime or Databricks Connect when configured; a Spark Connect server when
+`SPARK_REMOTE` names one (`sc://host:port`) or asks for a local one (`local[N]`); else classic local Spark. Local
+sessions (classic, or the local Connect server) run in UTC with Delta Lake's own Spark jars (fetched once by
+`make setup`) and Spark's log in a file."""
 
 from __future__ import annotations
 
@@ -35,6 +37,16 @@ def on_databricks() -> bool:
 
 def _wants_databricks_connect() -> bool:
     return bool(os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"))
+
+
+def spark_remote() -> str | None:
+    """The Spark Connect server `SPARK_REMOTE` names (PySpark's own variable), or None."""
+    return os.environ.get("SPARK_REMOTE") or None
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True for a Spark Connect session (a local or remote Connect server, Databricks Connect, serverless)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def _ensure_java() -> None:
@@ -77,8 +89,8 @@ def _new_log_file(app_name: str) -> Path:
 
 
 def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
-    """The active session on Databricks, a Databricks Connect session when configured, else local Spark."""
-    global _log_file
+    """The active session on Databricks, a Databricks Connect session when configured, a Spark Connect session
+    when `SPARK_REMOTE` is set, else classic local Spark."""
     if on_databricks():
         return SparkSession.builder.getOrCreate()
     if _wants_databricks_connect():
@@ -88,6 +100,26 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
             pass  # databricks-connect lives in its own virtual environment; without it, run locally
         else:
             return DatabricksSession.builder.getOrCreate()
+    remote = spark_remote()
+    if remote and not remote.startswith("local"):
+        # A running Connect server owns its configuration: only the runtime SQL settings are the client's.
+        session = SparkSession.builder.remote(remote).getOrCreate()
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        return session
+    builder = _local_builder(app_name)
+    if remote:
+        # PySpark starts a Connect server in this process (a classic session with Connect's plugin) on the
+        # builder's settings and connects to it: the same Delta jars and settings as a classic session. It
+        # listens on loopback only, on Connect's port 15002.
+        builder = builder.remote(remote).config("spark.connect.grpc.binding.address", "127.0.0.1")
+    else:
+        builder = builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
+    return _with_stderr_to(_log_file, builder.getOrCreate)
+
+
+def _local_builder(app_name: str) -> SparkSession.Builder:
+    """A builder of local Spark (master or local Connect server left to the caller) with Delta and our settings."""
+    global _log_file
     jars = delta_jars()  # before the JVM starts: a missing `make setup` costs no time
     _ensure_java()
     # Executors must run the interpreter that has this package installed (the Kinesis source and foreachBatch).
@@ -96,9 +128,8 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
     if _log_file is None:
         _log_file = _new_log_file(app_name)
     log_config = Path(__file__).with_name("log4j2.properties")
-    builder = (
-        SparkSession.builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
-        .appName(app_name)
+    return (
+        SparkSession.builder.appName(app_name)
         .config("spark.jars", ",".join(jars))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
@@ -133,7 +164,6 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         .config("spark.databricks.delta.optimize.minFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
         .config("spark.databricks.delta.optimize.maxFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
     )
-    return _with_stderr_to(_log_file, builder.getOrCreate)
 
 
 def _with_stderr_to(path: Path, start):

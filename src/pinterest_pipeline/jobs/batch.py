@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,15 @@ from pyspark.sql.streaming import StreamingQuery
 from pinterest_pipeline import names
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
-from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
+from pinterest_pipeline.lake import (
+    DeltaStore,
+    Txn,
+    Upkeep,
+    check_catalog_names,
+    lake_lock,
+    make_store,
+    table_path,
+)
 from pinterest_pipeline.names import ENTITIES, prefix_problem
 from pinterest_pipeline.parsing import ELEMENT, with_element
 from pinterest_pipeline.readers import check_raw_root, new_files_stream, normalize_raw_root, split_records
@@ -70,11 +77,7 @@ class BatchConfig:
         problem = prefix_problem(self.topic_prefix, "topic")
         if problem:
             raise ConfigError(problem)
-        if bool(self.catalog) != bool(self.schema):
-            raise ConfigError("--catalog and --schema go together")
-        for name in (self.catalog, self.schema):
-            if name and not re.match(r"^[A-Za-z0-9_]+$", name):
-                raise ConfigError(f"invalid Unity Catalog name {name!r}")
+        check_catalog_names(self.catalog, self.schema)
 
     def topic(self, entity: str) -> str:
         """The Kafka topic of an entity."""
@@ -132,27 +135,26 @@ class BatchReport:
         return out
 
 
+def _ingest_query(entity: str) -> str:
+    return f"batch_ingest_{entity}"
+
+
 def _start_ingest(
-    spark: SparkSession,
-    store: DeltaStore,
-    config: BatchConfig,
-    raw_root: str,
-    entity: str,
-    counts: EntityCounts,
-    written: set[int],
+    spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, entity: str
 ) -> StreamingQuery:
-    """Start appending the topic's new sink files to bronze, exactly once per file; batch ids written go to `written`."""
-    query = f"batch_ingest_{entity}"
+    """Start appending the topic's new sink files to bronze, exactly once per file (one app transaction per
+    micro-batch). The batch function keeps no state: under Spark Connect it runs in another Python process."""
+    query = _ingest_query(entity)
     topic = config.topic(entity)
+    lake, catalog, schema = store.lake, store.catalog, store.schema
 
     def write_batch(files: DataFrame, batch_id: int) -> None:
         # One pass over the files, no cache: each file is read once, straight into bronze's Parquet files.
-        rows = store.append(
+        # The batch's own session (under Connect, that of the process running this function) writes it.
+        batch_store = DeltaStore(files.sparkSession, lake, catalog, schema)
+        batch_store.append(
             split_records(files, topic, F.current_timestamp()), names.bronze(entity), Txn(query, batch_id)
         )
-        if rows:
-            counts.lines += rows
-            written.add(batch_id)
 
     stream = new_files_stream(spark, raw_root, topic, MAX_FILES_PER_TRIGGER)
     return (
@@ -167,23 +169,26 @@ def _start_ingest(
 def ingest(
     spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: str, report: BatchReport
 ) -> None:
-    """Run the three topics' ingest queries side by side (their fixed costs overlap) until each is done."""
-    started: list[tuple[StreamingQuery, EntityCounts, set[int]]] = []
+    """Run the three topics' ingest queries side by side (their fixed costs overlap) until each is done; what
+    they did is read back from bronze's log: the bronze lines of this run's commits, and the files of the
+    micro-batches those commits belong to (a batch replayed after a crash committed nothing now)."""
+    before = {e: store.version(names.bronze(e)) for e in ENTITIES}
+    started: dict[str, StreamingQuery] = {}
     try:
         for entity in ENTITIES:
-            written: set[int] = set()
-            counts = report.entities[entity]
-            started.append(
-                (_start_ingest(spark, store, config, raw_root, entity, counts, written), counts, written)
-            )
-        for query, counts, written in started:
+            started[entity] = _start_ingest(spark, store, config, raw_root, entity)
+        for query in started.values():
             query.awaitTermination()
-            # A micro-batch's input rows are its files (one row per file); a replayed batch wrote nothing.
-            counts.files += sum(p.numInputRows for p in query.recentProgress if p.batchId in written)
     finally:
-        for query, _, _ in started:
+        for query in started.values():
             if query.isActive:
                 query.stop()
+    for entity, query in started.items():
+        commits = store.txn_commits(names.bronze(entity), _ingest_query(entity), before[entity])
+        counts = report.entities[entity]
+        counts.lines = sum(c.rows for c in commits.values())
+        # A micro-batch's input rows are its files (one row per file).
+        counts.files = sum(p.numInputRows for p in query.recentProgress if p.batchId in commits)
 
 
 def _derived_tables() -> list[str]:

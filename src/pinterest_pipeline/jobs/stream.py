@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -31,7 +30,15 @@ from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError, InputError, ServiceError
 from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
-from pinterest_pipeline.lake import DeltaStore, Txn, Upkeep, lake_lock, make_store, table_path
+from pinterest_pipeline.lake import (
+    DeltaStore,
+    Txn,
+    Upkeep,
+    check_catalog_names,
+    lake_lock,
+    make_store,
+    table_path,
+)
 from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
 from pinterest_pipeline.names import ENTITIES, prefix_problem
 from pinterest_pipeline.parsing import ELEMENT, with_element
@@ -66,10 +73,15 @@ class StreamConfig:
     role_arn: str | None = None  # Databricks: a role to assume (the instance profile's when neither is set)
     maintain_every: int = 100  # batches between two looks at a query's tables by upkeep
     upkeep: Upkeep = field(default_factory=Upkeep)
+    catalog: str | None = (
+        None  # catalog tables `<catalog>.<schema>.stream_pin`, ...; the lake keeps checkpoints
+    )
+    schema: str | None = None
 
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
             raise ConfigError("the lake location is empty")
+        check_catalog_names(self.catalog, self.schema)
         problem = prefix_problem(self.stream_prefix, "stream")
         if problem:
             raise ConfigError(problem)
@@ -227,56 +239,72 @@ def _upkeep(store: DeltaStore, config: StreamConfig, batch_id: int, tables: list
             store.maintain(name, config.upkeep)
 
 
-def _entity_batch(
-    store: DeltaStore,
-    config: StreamConfig,
-    query: str,
-    entity: str,
-    counts: StreamCounts,
-    lock: threading.Lock,
-):
+def _entity_batch(store: DeltaStore, config: StreamConfig, query: str, entity: str):
+    """The entity query's batch function. It keeps no state: what it did is in its two commits' notes (the
+    records read) and metrics (the rows written), read back by `_account`."""
     tables = [names.stream_quarantine(entity), names.stream_table(entity)]
+    lake, catalog, schema = store.lake, store.catalog, store.schema
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
+        batch_store = DeltaStore(batch.sparkSession, lake, catalog, schema)
         records = as_records(batch).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             validated = validate(records, entity).persist(StorageLevel.MEMORY_AND_DISK)
-            txn = Txn(query, batch_id)
-            quarantined = store.append(
-                quarantine_rows(validated, with_element(F.col("source"))), tables[0], txn
+            txn, facts = Txn(query, batch_id), {"read": validated.count()}
+            batch_store.append(
+                quarantine_rows(validated, with_element(F.col("source"))), tables[0], txn, facts
             )
-            cleaned = store.insert_new(clean_stream_rows(validated, entity), tables[1], ["ind"], txn)
-            read = validated.count()
-            with lock:
-                counts.batches += 1
-                counts.read += read
-                counts.quarantined += quarantined or 0
-                counts.cleaned += cleaned or 0
+            batch_store.insert_new(clean_stream_rows(validated, entity), tables[1], ["ind"], txn, facts)
             validated.unpersist()
         finally:
             records.unpersist()
-        _upkeep(store, config, batch_id, tables)
+        _upkeep(batch_store, config, batch_id, tables)
 
     return write_batch
 
 
-def _metric_batch(
-    store: DeltaStore, config: StreamConfig, query: str, name: str, report: StreamReport, lock: threading.Lock
-):
+def _metric_batch(store: DeltaStore, config: StreamConfig, query: str, name: str):
+    """The metric query's batch function: the windows it updated are in its commit's note (`upserted`)."""
     table = names.metric(name)
+    lake, catalog, schema = store.lake, store.catalog, store.schema
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
+        batch_store = DeltaStore(batch.sparkSession, lake, catalog, schema)
         rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            updated = store.upsert(rows, table, METRIC_KEYS[name], Txn(query, batch_id), "window_start")
-            if updated is not None:
-                with lock:
-                    report.metrics[name] += updated
+            batch_store.upsert(rows, table, METRIC_KEYS[name], Txn(query, batch_id), "window_start")
         finally:
             rows.unpersist()
-        _upkeep(store, config, batch_id, [table])
+        _upkeep(batch_store, config, batch_id, [table])
 
     return write_batch
+
+
+def _tables_of(query: str) -> list[str]:
+    """The tables a query writes."""
+    kind, _, name = query.partition("_")
+    if kind == "metrics":
+        return [names.metric(name)]
+    return [names.stream_quarantine(name), names.stream_table(name)]
+
+
+def _account(store: DeltaStore, report: StreamReport, before: dict[str, int | None]) -> None:
+    """Fill the report from what this run's queries committed (tables newer than the versions in `before`):
+    the run's own numbers, whichever process wrote them."""
+    for entity, counts in report.entities.items():
+        query = f"stream_{entity}"
+        quarantine, table = (store.txn_commits(name, query, before[name]) for name in _tables_of(query))
+        # A batch cut short by a crash may have committed one of its two writes before this run: its records
+        # read are in the other's note.
+        batches = {**quarantine, **table}
+        counts.batches = len(batches)
+        counts.read = sum(c.facts.get("read", 0) for c in batches.values())
+        counts.quarantined = sum(c.rows for c in quarantine.values())
+        counts.cleaned = sum(c.rows for c in table.values())
+    for name in METRICS:
+        table = names.metric(name)
+        commits = store.txn_commits(table, f"metrics_{name}", before[table])
+        report.metrics[name] = sum(c.facts.get("upserted", 0) for c in commits.values())
 
 
 def metric_input(kinesis: DataFrame, watermark: str) -> DataFrame:
@@ -324,7 +352,7 @@ def run_stream(spark: SparkSession, config: StreamConfig, store: DeltaStore | No
     """Run the five queries: until the streams' current ends with `available_now`, else until one stops."""
     if not on_databricks():
         check_streams(config)
-    store = store or make_store(spark, config.lake)
+    store = store or make_store(spark, config.lake, config.catalog, config.schema)
     with lake_lock(config.lake, "stream"):
         return _run(spark, store, config)
 
@@ -332,12 +360,14 @@ def run_stream(spark: SparkSession, config: StreamConfig, store: DeltaStore | No
 def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> StreamReport:
     report = StreamReport()
     since = server_micros(spark)
-    lock = threading.Lock()
+    # Where the tables stand before the run: the run's writes are the commits after these versions.
+    query_names = [f"stream_{e}" for e in ENTITIES] + [f"metrics_{n}" for n in METRICS]
+    before = {name: store.version(name) for query in query_names for name in _tables_of(query)}
     starts = [
         (
             f"stream_{entity}",
             lambda entity=entity: read_stream(spark, config, entity).writeStream.foreachBatch(
-                _entity_batch(store, config, f"stream_{entity}", entity, report.entities[entity], lock)
+                _entity_batch(store, config, f"stream_{entity}", entity)
             ),
         )
         for entity in ENTITIES
@@ -347,7 +377,7 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
             lambda name=name, metric=metric: (
                 metric(metric_input(read_stream(spark, config, "pin"), config.watermark), config.windows)
                 .writeStream.outputMode("update")
-                .foreachBatch(_metric_batch(store, config, f"metrics_{name}", name, report, lock))
+                .foreachBatch(_metric_batch(store, config, f"metrics_{name}", name))
             ),
         )
         for name, metric in METRICS.items()
@@ -384,6 +414,7 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
     for q in queries:
         if q.exception() is not None:
             raise q.exception()
+    _account(store, report, before)
     for entity, counts in report.entities.items():
         # From the table, not the foreachBatch counters: under Spark Connect those run in another process.
         table = names.stream_quarantine(entity)
