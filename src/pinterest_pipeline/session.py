@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import shutil
 import sys
 from importlib import metadata
@@ -108,13 +109,42 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         return session
     builder = _local_builder(app_name)
     if remote:
-        # PySpark starts a Connect server in this process (a classic session with Connect's plugin) on the
-        # builder's settings and connects to it: the same Delta jars and settings as a classic session. It
-        # listens on loopback only, on Connect's port 15002.
-        builder = builder.remote(remote).config("spark.connect.grpc.binding.address", "127.0.0.1")
-    else:
-        builder = builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
+        return _local_connect(builder, remote)
+    builder = builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
     return _with_stderr_to(_log_file, builder.getOrCreate)
+
+
+def _local_connect(builder: SparkSession.Builder, master: str) -> SparkSession:
+    """A Spark Connect session on a Connect server started in this process, as PySpark's own `remote("local")`
+    starts one (a classic session with Connect's plugin, on the builder's settings), with two differences: it
+    listens on loopback only and on a port of its own (PySpark's is always 15002, so a stream job and a batch
+    job could not both run), and it requires a token only this process knows."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    # The server reads the token from the environment when its JVM starts; the client sends it from there too.
+    os.environ.setdefault("SPARK_CONNECT_AUTHENTICATE_TOKEN", secrets.token_hex(16))
+    remote = os.environ.pop("SPARK_REMOTE", None)  # else PySpark's builder would start a Connect client
+    try:
+        builder = (
+            builder.master(master)
+            .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+            .config("spark.connect.grpc.binding.address", "127.0.0.1")
+            .config("spark.connect.grpc.binding.port", "0")  # any free port, read back below
+            # As PySpark's local mode: each client session's artifacts (foreachBatch functions) kept apart.
+            .config("spark.sql.artifact.isolation.enabled", "true")
+            .config("spark.sql.artifact.isolation.alwaysApplyClassloader", "true")
+        )
+        server = _with_stderr_to(_log_file, builder.getOrCreate)
+    finally:
+        if remote is not None:
+            os.environ["SPARK_REMOTE"] = remote
+    # What PySpark's own remote() sets: pyspark.sql.functions then build Connect columns, not classic ones.
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    # `localhost`, not 127.0.0.1: PySpark sends a token without TLS to localhost only (grpc's local credentials).
+    service = getattr(
+        getattr(server._jvm, "org.apache.spark.sql.connect.service.SparkConnectService$"), "MODULE$"
+    )
+    return ConnectSession.builder.remote(f"sc://localhost:{service.localPort()}").getOrCreate()
 
 
 def _local_builder(app_name: str) -> SparkSession.Builder:

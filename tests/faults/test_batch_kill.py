@@ -1,5 +1,6 @@
 """The batch command killed (SIGKILL) while it writes bronze, then run again: the lake ends up with the same
-bronze, silver, quarantine and gold tables as an undisturbed run on the same files."""
+bronze, silver, quarantine and gold tables as an undisturbed run on the same files. In both modes: classic local
+Spark and a local Spark Connect server (where the batch functions run in a process of their own)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
+import pytest
 from delta_tables import delta_rows
 from pipeline.sink import sink_files
+from spark_modes import MODES, command, command_env, run_command
 from stream.records import posts
 
 from pinterest_pipeline.insights import INSIGHTS
@@ -21,8 +23,6 @@ ENTITIES = ("pin", "geo", "user")
 TABLES = [f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ENTITIES] + [
     f"gold/{name}" for name in INSIGHTS
 ]
-# Short-lived JVMs start faster with the client compiler only (the default tiered compilation pays off later).
-FAST_START = {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
 
 
 def land(raw) -> int:
@@ -48,31 +48,17 @@ def table(lake, name: str) -> list[str]:
     )
 
 
-def test_killed_while_writing_bronze_then_rerun_equals_an_undisturbed_run(spark, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_killed_while_writing_bronze_then_rerun_equals_an_undisturbed_run(spark, tmp_path, mode):
     raw = tmp_path / "raw"
     lines = land(raw)
     undisturbed, killed = tmp_path / "undisturbed", tmp_path / "killed"
     run_batch(spark, BatchConfig(str(raw), str(undisturbed)))
 
-    env = {
-        **os.environ,
-        "PINTEREST_SPARK_MASTER": "local[2]",
-        "PYSPARK_PYTHON": sys.executable,
-        "PINTEREST_DRIVER_MEMORY": "1g",
-        **FAST_START,
-    }
+    args = ["batch", "--raw-root", str(raw), "--lake", str(killed)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pinterest_pipeline.cli",
-            "batch",
-            "--raw-root",
-            str(raw),
-            "--lake",
-            str(killed),
-        ],
-        env=env,
+        command(args),
+        env=command_env(mode),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -90,8 +76,10 @@ def test_killed_while_writing_bronze_then_rerun_equals_an_undisturbed_run(spark,
     assert process.returncode == -signal.SIGKILL
     assert not (killed / "gold").exists()  # the run was cut short
 
-    rerun = run_batch(spark, BatchConfig(str(raw), str(killed)))
-    assert rerun.rebuilt
+    if mode == "classic":
+        assert run_batch(spark, BatchConfig(str(raw), str(killed))).rebuilt
+    else:
+        assert "gold tables: 9 rebuilt" in run_command(args, mode)
     for name in TABLES:
         assert table(killed, name) == table(undisturbed, name), name
     assert sum(len(table(killed, f"bronze/{e}")) for e in ENTITIES) == lines  # each line once in bronze

@@ -1,20 +1,23 @@
 """The stream command killed (SIGKILL) during a batch three times in a row, at three different points of the
 pin query (mid-write, at a batch's start, mid-write after a replay), then run to the end: every post once in the stream tables, every rejected record once in stream_quarantine, metrics equal
-to a recomputation. Records keep arriving between the runs, some through the local gateway's Kinesis proxy."""
+to a recomputation. Records keep arriving between the runs, some through the local gateway's Kinesis proxy. In
+both modes: classic local Spark and a local Spark Connect server (where the batch functions run in a process of
+their own)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
 import boto3
+import pytest
 from delta_tables import delta_rows
 from pinterest_emulator.gateway import Gateway
 from pinterest_emulator.targets import KinesisProxyTarget
+from spark_modes import MODES, command, command_env, run_command
 from stream.kinesis_helpers import ENTITIES, create_streams, put
 from stream.records import posts
 
@@ -48,30 +51,23 @@ def send_poison(client, prefix: str, phase: int) -> int:
     return phase
 
 
-def stream_command(lake, endpoint: str, prefix: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PINTEREST_SPARK_MASTER": "local[2]",
-        "PYSPARK_PYTHON": sys.executable,
-        "PINTEREST_DRIVER_MEMORY": "1g",
-        # short-lived JVMs start faster with the client compiler only (tiered compilation pays off later)
-        "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1",
-    }
+def stream_args(lake, endpoint: str, prefix: str) -> list[str]:
+    return [
+        "stream",
+        "--lake",
+        str(lake),
+        "--kinesis-endpoint",
+        endpoint,
+        "--stream-prefix",
+        prefix,
+        "--available-now",
+    ]
+
+
+def stream_command(lake, endpoint: str, prefix: str, mode: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pinterest_pipeline.cli",
-            "stream",
-            "--lake",
-            str(lake),
-            "--kinesis-endpoint",
-            endpoint,
-            "--stream-prefix",
-            prefix,
-            "--available-now",
-        ],
-        env=env,
+        command(stream_args(lake, endpoint, prefix)),
+        env=command_env(mode),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -92,8 +88,9 @@ def kill_when(path, process: subprocess.Popen) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(
-    spark, tmp_path, kinesis_endpoint
+    spark, tmp_path, kinesis_endpoint, mode
 ):
     client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
     prefix, lake = f"kill3-{uuid.uuid4().hex[:6]}", tmp_path / "lake"
@@ -107,7 +104,7 @@ def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(
     send(client, prefix, range(1, 31))
     send(client, prefix, [3, 4])  # re-sent posts
     phases.append(send_poison(client, prefix, 1))
-    kill_when(pin_quarantine / f"{0:020d}.json", stream_command(lake, kinesis_endpoint, prefix))
+    kill_when(pin_quarantine / f"{0:020d}.json", stream_command(lake, kinesis_endpoint, prefix, mode))
     assert not (lake / "stream" / "user").exists()  # the run was cut short
 
     # Kill 2, at pin batch 1's start: batch 0 replayed, batch 1 planned (offsets logged), maybe partly written.
@@ -119,18 +116,22 @@ def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(
         target.close()
     phases.append(send_poison(client, prefix, 2))
     kill_when(
-        lake / "_checkpoints" / "stream_pin" / "offsets" / "1", stream_command(lake, kinesis_endpoint, prefix)
+        lake / "_checkpoints" / "stream_pin" / "offsets" / "1",
+        stream_command(lake, kinesis_endpoint, prefix, mode),
     )
 
     # Kill 3, inside pin batch 2, after batch 1 was replayed: its quarantine rows are committed.
     send(client, prefix, list(range(41, 51)) + [10])
     phases.append(send_poison(client, prefix, 3))
-    kill_when(pin_quarantine / f"{2:020d}.json", stream_command(lake, kinesis_endpoint, prefix))
+    kill_when(pin_quarantine / f"{2:020d}.json", stream_command(lake, kinesis_endpoint, prefix, mode))
 
-    # Then a run to the end (in this process, on the shared session), with a last few posts.
+    # Then a run to the end (classic: in this process, on the shared session), with a last few posts.
     send(client, prefix, list(range(51, 56)) + [41])
     phases.append(send_poison(client, prefix, 4))
-    run_stream(spark, StreamConfig(str(lake), kinesis_endpoint, prefix, available_now=True))
+    if mode == "classic":
+        run_stream(spark, StreamConfig(str(lake), kinesis_endpoint, prefix, available_now=True))
+    else:
+        run_command(stream_args(lake, kinesis_endpoint, prefix), mode)
 
     for entity in ENTITIES:
         inds = [r["ind"] for r in rows(lake, f"stream/{entity}")]
