@@ -14,8 +14,6 @@ from delta_tables import delta_rows
 
 from pinterest_pipeline.jobs.stream import (
     StreamConfig,
-    StreamCounts,
-    StreamReport,
     _entity_batch,
     _metric_batch,
     run_stream,
@@ -91,28 +89,31 @@ def test_replayed_batch_ids_write_nothing_while_the_other_queries_run(spark, kin
     config = StreamConfig(str(lake), kinesis.meta.endpoint_url, prefix, trigger_interval="1 second")
     running = threading.Thread(target=run_stream, args=(spark, config), daemon=True)
     running.start()
-    wait_for(lambda: len(spark.streams.active) == len(queries), what="the five queries")
-    for entity, records in posts(range(30, 60)).items():
-        put(kinesis, f"{prefix}-{entity}", records)
+    try:
+        wait_for(lambda: len(spark.streams.active) == len(queries), what="the five queries")
+        for entity, records in posts(range(30, 60)).items():
+            put(kinesis, f"{prefix}-{entity}", records)
 
-    store, lock = DeltaStore(spark, str(lake)), threading.Lock()
-    for entity in ENTITIES:
-        write = _entity_batch(store, config, f"stream_{entity}", entity, StreamCounts(), lock)
-        for batch_id in done[f"stream_{entity}"]:
-            write(kinesis_rows(spark, entity), batch_id)
-    for name in METRICS:
-        write = _metric_batch(store, config, f"metrics_{name}", name, StreamReport(), lock)
-        for batch_id in done[f"metrics_{name}"]:
-            write(metric_rows(spark, name), batch_id)
+        store = DeltaStore(spark, str(lake))
+        for entity in ENTITIES:
+            write = _entity_batch(store, config, f"stream_{entity}", entity)
+            for batch_id in done[f"stream_{entity}"]:
+                write(kinesis_rows(spark, entity), batch_id)
+        for name in METRICS:
+            write = _metric_batch(store, config, f"metrics_{name}", name)
+            for batch_id in done[f"metrics_{name}"]:
+                write(metric_rows(spark, name), batch_id)
 
-    def arrived() -> bool:
-        assert running.is_alive(), "the streaming job stopped before the new posts arrived"
-        return all(len(delta_rows(lake / "stream" / e, ["ind"])) >= 60 for e in ENTITIES)
+        def arrived() -> bool:
+            assert running.is_alive(), "the streaming job stopped before the new posts arrived"
+            return all(len(delta_rows(lake / "stream" / e, ["ind"])) >= 60 for e in ENTITIES)
 
-    wait_for(arrived, what="the new posts in the stream tables")
-    for query in spark.streams.active:
-        query.stop()
-    running.join(timeout=120)
+        wait_for(arrived, what="the new posts in the stream tables")
+    finally:
+        # The session is shared by the whole test run: a query left running would block the next test's.
+        for query in spark.streams.active:
+            query.stop()
+        running.join(timeout=120)
 
     for entity in ENTITIES:
         inds = [r["ind"] for r in delta_rows(lake / "stream" / entity, ["ind"])]
