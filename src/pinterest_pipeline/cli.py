@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 from pinterest_pipeline.errors import CommandLineParser, LakeBusyError, PipelineError, one_line, run_command
 from pinterest_pipeline.lake import DEFAULT_RETAIN_HOURS
@@ -37,8 +39,11 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_PREFIX,
         help=f"topics are <prefix>.pin|geo|user (default: {DEFAULT_PREFIX})",
     )
-    p.add_argument("--catalog", help="Unity Catalog catalog for the tables (Databricks; needs --schema)")
-    p.add_argument("--schema", help="Unity Catalog schema for the tables (Databricks; needs --catalog)")
+    p.add_argument(
+        "--catalog",
+        help="catalog of the tables (needs --schema): Unity Catalog on Databricks, spark_catalog locally",
+    )
+    p.add_argument("--schema", help="schema of the tables (needs --catalog)")
     p.add_argument(
         "--retain-hours",
         type=int,
@@ -50,9 +55,8 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 
 def _run_batch(args: argparse.Namespace) -> int:
     from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
-    from pinterest_pipeline.lake import Upkeep, lake_lock
+    from pinterest_pipeline.lake import Upkeep
     from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
-    from pinterest_pipeline.session import get_spark
 
     config = BatchConfig(
         args.raw_root,
@@ -63,8 +67,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         Upkeep(retain_hours=args.retain_hours),
     )
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
-    with lake_lock(config.lake, "batch"):  # likewise: a run that cannot proceed says so at once
-        report = run_batch(get_spark("pinterest-batch"), config)
+    with _job_session("pinterest-batch", "batch", config) as spark:
+        report = run_batch(spark, config)
     print("\n".join(report.lines()))
     return 0
 
@@ -114,8 +118,7 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
 
 def _run_stream(args: argparse.Namespace) -> int:
     from pinterest_pipeline.jobs.stream import StreamConfig, check_streams, run_stream
-    from pinterest_pipeline.lake import lake_lock
-    from pinterest_pipeline.session import get_spark, on_databricks
+    from pinterest_pipeline.session import on_databricks
 
     config = StreamConfig(
         args.lake,
@@ -129,10 +132,26 @@ def _run_stream(args: argparse.Namespace) -> int:
     )
     if not on_databricks():
         check_streams(config)  # before Spark starts: a typo costs no time
-    with lake_lock(config.lake, "stream"):
-        report = run_stream(get_spark("pinterest-stream"), config)
+    with _job_session("pinterest-stream", "stream", config) as spark:
+        report = run_stream(spark, config)
     print("\n".join(report.lines()))
     return 0
+
+
+@contextmanager
+def _job_session(app_name: str, job: str, config) -> Iterator:
+    """The job's session, with the lake's `job` lock held (taken before Spark starts: a run that cannot proceed
+    says so at once). With `--catalog spark_catalog` on this machine, the session's catalog is the lake's own, and
+    its `catalog` lock is held too: the embedded metastore serves one process at a time."""
+    from pinterest_pipeline.lake import is_local, lake_lock
+    from pinterest_pipeline.session import LOCAL_CATALOG, get_spark, local_catalog_home, on_databricks
+
+    local_catalog = config.catalog == LOCAL_CATALOG and is_local(config.lake) and not on_databricks()
+    with ExitStack() as held:
+        held.enter_context(lake_lock(config.lake, job))
+        if local_catalog:
+            held.enter_context(lake_lock(config.lake, "catalog"))
+        yield get_spark(app_name, local_catalog_home(config.lake) if local_catalog else None)
 
 
 def build_parser() -> argparse.ArgumentParser:

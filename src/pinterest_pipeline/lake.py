@@ -272,7 +272,12 @@ class DeltaStore:
             writer = writer.option("userMetadata", tag)
         # A write with a txn may be skipped, and the txn of a skipped write is that of an earlier commit: only
         # commits newer than this version are ours. A write without one always commits, the newest commit.
-        before = self.version(name, spark) if txn is not None else None
+        before = self.version(name, spark) if txn is not None or self.catalog else None
+        if self.catalog and before is None:
+            # Delta keeps no userMetadata (the note) on the CREATE TABLE AS SELECT that a first saveAsTable is:
+            # the table is created empty, and the write is an ordinary append or overwrite of it.
+            self._save(df.limit(0).write.format("delta"), name)
+        before = before if txn is not None else None
         self._save(writer, name)
         metrics = self._committed(name, before, txn, spark)
         return None if metrics is None else int(metrics.get("numOutputRows", 0))
@@ -394,11 +399,26 @@ def check_catalog_names(catalog: str | None, schema: str | None) -> None:
 def make_store(
     spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None
 ) -> DeltaStore:
-    """The store of a lake (path tables) or of a catalog schema (catalog tables, checkpoints in the lake)."""
-    from pinterest_pipeline.session import is_connect, on_databricks
+    """The store of a lake (path tables) or of a catalog schema (catalog tables, checkpoints in the lake).
 
-    if catalog and not (on_databricks() or is_connect(spark)):
-        raise ConfigError("--catalog needs a Unity Catalog session (Databricks or Databricks Connect)")
+    On local Spark the one catalog is Spark's own, `spark_catalog`, kept under the lake (session.local_catalog_home):
+    its schema is created on first use, as `databricks bundle deploy` creates the Unity Catalog one."""
+    from pinterest_pipeline.session import LOCAL_CATALOG, is_connect, on_databricks, uses_databricks_connect
+
+    remote = on_databricks() or uses_databricks_connect(spark)
+    if catalog and not remote:
+        if catalog != LOCAL_CATALOG and not is_connect(spark):
+            raise ConfigError(
+                f"--catalog {catalog} needs Databricks or Databricks Connect; on local Spark the catalog is "
+                f"{LOCAL_CATALOG} (kept under the lake)"
+            )
+        if catalog == LOCAL_CATALOG:
+            if spark.conf.get("spark.sql.catalogImplementation") != "hive":
+                raise ConfigError(
+                    f"--catalog {LOCAL_CATALOG} needs a session started on the lake's catalog "
+                    "(session.get_spark(..., catalog_home=local_catalog_home(lake)), as the command line does)"
+                )
+            spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{catalog}`.`{schema}`")
     return DeltaStore(spark, lake, catalog, schema)
 
 
@@ -431,8 +451,10 @@ def lake_lock(lake: str, job: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
+            what = "the catalog of" if job == "catalog" else f"another {job} run is using"
             raise LakeBusyError(
-                f"another {job} run is using the lake {lake} ({holder}); try again when it ends"
+                f"{'another run is using ' if job == 'catalog' else ''}{what} the lake {lake} ({holder}); "
+                "try again when it ends"
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -12,6 +12,7 @@ import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
 
@@ -27,6 +28,9 @@ DEFAULT_LOG_DIR = Path(".pinterest") / "logs"
 # alone by later OPTIMIZE runs, so a daily compaction rewrites the day's small files, not the whole table.
 LOCAL_OPTIMIZE_FILE_SIZE = 128 * 1024 * 1024
 LOCAL_FILE_OPEN_COST = 128 * 1024
+# The catalog of `--catalog spark_catalog` on this machine: Spark's own (Hive) catalog, its metastore (embedded
+# Derby) and warehouse kept under the lake, so a lake carries its tables with it and a second run finds them.
+LOCAL_CATALOG = "spark_catalog"
 
 _log_file: Path | None = None
 
@@ -48,6 +52,12 @@ def spark_remote() -> str | None:
 def is_connect(spark: SparkSession) -> bool:
     """True for a Spark Connect session (a local or remote Connect server, Databricks Connect, serverless)."""
     return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def uses_databricks_connect(spark: SparkSession) -> bool:
+    """True for a Databricks Connect session (a workspace's Unity Catalog behind it): a Connect session that
+    `get_spark` made from the workspace configuration (databricks-connect's sessions are PySpark's own class)."""
+    return is_connect(spark) and _wants_databricks_connect() and spark_remote() is None
 
 
 def _ensure_java() -> None:
@@ -89,9 +99,15 @@ def _new_log_file(app_name: str) -> Path:
     return folder / f"{app_name}-{stamp}-{os.getpid()}.log"
 
 
-def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
+def local_catalog_home(lake: str) -> Path:
+    """Where a local lake's catalog keeps its metastore (`metastore_db`) and warehouse (`warehouse/<schema>.db`)."""
+    return Path(urlparse(lake).path if lake.startswith("file:") else lake).resolve() / "_catalog"
+
+
+def get_spark(app_name: str = "pinterest-pipeline", catalog_home: Path | None = None) -> SparkSession:
     """The active session on Databricks, a Databricks Connect session when configured, a Spark Connect session
-    when `SPARK_REMOTE` is set, else classic local Spark."""
+    when `SPARK_REMOTE` is set, else classic local Spark. A local session (classic or local Connect server) given
+    `catalog_home` has Spark's own catalog there (`local_catalog_home`); elsewhere the catalog is the server's."""
     if on_databricks():
         return SparkSession.builder.getOrCreate()
     if _wants_databricks_connect():
@@ -107,7 +123,7 @@ def get_spark(app_name: str = "pinterest-pipeline") -> SparkSession:
         session = SparkSession.builder.remote(remote).getOrCreate()
         session.conf.set("spark.sql.session.timeZone", "UTC")
         return session
-    builder = _local_builder(app_name)
+    builder = _local_builder(app_name, catalog_home)
     if remote:
         return _local_connect(builder, remote)
     builder = builder.master(os.environ.get("PINTEREST_SPARK_MASTER", "local[*]"))
@@ -147,8 +163,9 @@ def _local_connect(builder: SparkSession.Builder, master: str) -> SparkSession:
     return ConnectSession.builder.remote(f"sc://localhost:{service.localPort()}").getOrCreate()
 
 
-def _local_builder(app_name: str) -> SparkSession.Builder:
-    """A builder of local Spark (master or local Connect server left to the caller) with Delta and our settings."""
+def _local_builder(app_name: str, catalog_home: Path | None = None) -> SparkSession.Builder:
+    """A builder of local Spark (master or local Connect server left to the caller) with Delta and our settings,
+    and Spark's own catalog in `catalog_home` when given."""
     global _log_file
     jars = delta_jars()  # before the JVM starts: a missing `make setup` costs no time
     _ensure_java()
@@ -158,14 +175,21 @@ def _local_builder(app_name: str) -> SparkSession.Builder:
     if _log_file is None:
         _log_file = _new_log_file(app_name)
     log_config = Path(__file__).with_name("log4j2.properties")
-    return (
+    builder = (
         SparkSession.builder.appName(app_name)
         .config("spark.jars", ",".join(jars))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config(
             "spark.driver.extraJavaOptions",
-            f"-Dlog4j2.configurationFile={log_config.as_uri()} -Dpinterest.log.file={_log_file}",
+            f"-Dlog4j2.configurationFile={log_config.as_uri()} -Dpinterest.log.file={_log_file} "
+            # One local JVM plays driver, executors and, in Connect mode, server: the demo through Connect filled
+            # the JIT's code cache in CI ("Out of space in CodeCache") and stopped. The default is 48 MB with the
+            # client compiler only (-XX:TieredStopAtLevel=1, as the tests start their JVMs), 240 MB otherwise.
+            "-XX:ReservedCodeCacheSize=512m"
+            + (
+                f" -Dderby.system.home={catalog_home}" if catalog_home else ""
+            ),  # derby.log beside the metastore
         )
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
@@ -193,6 +217,23 @@ def _local_builder(app_name: str) -> SparkSession.Builder:
         .config("spark.sql.files.openCostInBytes", str(LOCAL_FILE_OPEN_COST))
         .config("spark.databricks.delta.optimize.minFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
         .config("spark.databricks.delta.optimize.maxFileSize", str(LOCAL_OPTIMIZE_FILE_SIZE))
+    )
+    if catalog_home is not None:
+        builder = _with_catalog(builder, catalog_home)
+    return builder
+
+
+def _with_catalog(builder: SparkSession.Builder, home: Path) -> SparkSession.Builder:
+    """Spark's Hive catalog (the jars come with pyspark) on an embedded Derby metastore: one process at a time, so
+    the command line holds the lake's `catalog` lock while it runs."""
+    home.mkdir(parents=True, exist_ok=True)
+    return (
+        builder.enableHiveSupport()
+        .config("spark.sql.warehouse.dir", (home / "warehouse").as_uri())
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true",
+        )
     )
 
 
