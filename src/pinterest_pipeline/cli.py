@@ -50,6 +50,12 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_RETAIN_HOURS,
         help=f"table upkeep keeps the files of this much history (default: {DEFAULT_RETAIN_HOURS})",
     )
+    p.add_argument(
+        "--compute",
+        choices=("classic", "serverless"),
+        default="classic",
+        help="what the job runs on: on serverless, nothing is persisted (it cannot be there) (default: classic)",
+    )
     p.set_defaults(run=_run_batch)
 
 
@@ -65,6 +71,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         args.catalog,
         args.schema,
         Upkeep(retain_hours=args.retain_hours),
+        cache=args.compute != "serverless",
     )
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
     with _job_session("pinterest-batch", "batch", config) as spark:

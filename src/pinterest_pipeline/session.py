@@ -14,7 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pyspark.sql import SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
 
 from pinterest_pipeline.errors import ConfigError
 
@@ -38,6 +39,19 @@ _log_file: Path | None = None
 def on_databricks() -> bool:
     """True inside a Databricks runtime (jobs, notebooks)."""
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def persisted(df: DataFrame, enabled: bool) -> DataFrame:
+    """`df` kept in memory and on disk for reuse when `enabled`, else `df` itself: serverless compute does not
+    support persisting DataFrames (https://docs.databricks.com/aws/en/compute/serverless/limitations), so a job
+    that runs there recomputes instead."""
+    return df.persist(StorageLevel.MEMORY_AND_DISK) if enabled else df
+
+
+def release(df: DataFrame, enabled: bool) -> None:
+    """Drop what `persisted(df, enabled)` kept (nothing when it kept nothing)."""
+    if enabled:
+        df.unpersist()
 
 
 def _wants_databricks_connect() -> bool:

@@ -40,13 +40,54 @@ def bundle_files() -> dict[str, dict]:
     return files
 
 
-def resources(kind: str) -> dict[str, tuple[str, dict]]:
-    """Every resource of a kind ("jobs", "volumes", "dashboards"): key -> (file, spec)."""
+# The job lists whose elements a target's override joins by key rather than appends (the CLI's MergeJobTasks,
+# MergeJobClusters and MergeJobParameters): https://docs.databricks.com/aws/en/dev-tools/bundles/job-task-override
+JOINED_BY_KEY = {"tasks": "task_key", "job_clusters": "job_cluster_key", "parameters": "name"}
+
+
+def merge(base, override):
+    """A target's setting over the resource's, as the CLI merges them: mappings key by key, a scalar of the
+    override wins, lists are concatenated (then joined by key, see `join_by_key`)."""
+    if override is None:
+        return base
+    if base is None:
+        return override
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {key: merge(base.get(key), override.get(key)) for key in {**base, **override}}
+    if isinstance(base, list) and isinstance(override, list):
+        return base + override
+    return override
+
+
+def join_by_key(job: dict) -> dict:
+    """A job with the elements of its tasks, job_clusters and parameters that share a key merged into the first."""
+    job = dict(job)
+    for field, key in JOINED_BY_KEY.items():
+        if field not in job or not all(isinstance(item, dict) for item in job[field]):
+            continue
+        joined: dict = {}
+        for item in job[field]:
+            joined[item[key]] = merge(joined.get(item[key]), item)
+        job[field] = list(joined.values())
+    return job
+
+
+def resources(kind: str, target: str | None = None) -> dict[str, tuple[str, dict]]:
+    """Every resource of a kind ("jobs", "volumes", "dashboards"): key -> (file, spec); with a target, the spec
+    with the target's overrides merged in (the file stays the one that defines the resource)."""
     found = {}
     for path, doc in bundle_files().items():
         for key, spec in ((doc or {}).get("resources") or {}).get(kind, {}).items():
             assert key not in found, f"{kind} {key} defined twice"
             found[key] = (path, spec)
+    if target is not None:
+        overrides = ((bundle_files()["databricks.yml"]["targets"][target] or {}).get("resources") or {}).get(
+            kind
+        )
+        for key, spec in (overrides or {}).items():
+            assert key in found, f"target {target} overrides {kind} {key}, which no file defines"
+            merged = merge(found[key][1], spec)
+            found[key] = (found[key][0], join_by_key(merged) if kind == "jobs" else merged)
     return found
 
 

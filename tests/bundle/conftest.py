@@ -16,7 +16,8 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 @pytest.fixture(scope="session")
 def batch_runs(spark, tmp_path_factory, monkeypatch_session):
-    """The batch notebook and `pinterest-pipeline batch` run on the same sink files, into two lakes."""
+    """The batch notebook and `pinterest-pipeline batch --compute serverless` run on the same sink files, into two
+    lakes."""
     from pinterest_pipeline.cli import main
 
     root = tmp_path_factory.mktemp("batch_notebook")
@@ -24,12 +25,27 @@ def batch_runs(spark, tmp_path_factory, monkeypatch_session):
     landing(raw)
     monkeypatch_session.setenv("PINTEREST_WIDGET_RAW_ROOT", str(raw))
     monkeypatch_session.setenv("PINTEREST_WIDGET_LAKE", str(notebook_lake))
+    # Every DataFrame.persist of the session's DataFrame class, per run: the notebook persists (classic compute),
+    # the command line as the serverless task runs it must not.
+    frame_class = type(spark.range(1))
+    persist_calls: list[str] = []
+    real_persist = frame_class.persist
+
+    def spy(df, *args, **kwargs):
+        persist_calls.append(run)
+        return real_persist(df, *args, **kwargs)
+
+    monkeypatch_session.setattr(frame_class, "persist", spy)
     shown = []
+    run = "notebook"
     namespace = run_notebook(REPO / "notebooks" / "batch.py", {"spark": spark, "display": shown.append})
     monkeypatch_session.delenv("PINTEREST_WIDGET_RAW_ROOT")
     monkeypatch_session.delenv("PINTEREST_WIDGET_LAKE")
-    assert main(["batch", "--raw-root", str(raw), "--lake", str(cli_lake)]) == 0
+    run = "cli"
+    assert main(["batch", "--raw-root", str(raw), "--lake", str(cli_lake), "--compute", "serverless"]) == 0
+    monkeypatch_session.setattr(frame_class, "persist", real_persist)
     return {
+        "persist_calls": persist_calls,
         "raw": raw,
         "notebook_lake": notebook_lake,
         "cli_lake": cli_lake,

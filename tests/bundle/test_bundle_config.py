@@ -9,7 +9,17 @@ import sys
 
 import pytest
 import yaml
-from bundle_support import REFERENCE, REPO, VALIDATOR, bundle_files, resources, run_tools_script, variables
+from bundle_support import (
+    REFERENCE,
+    REPO,
+    VALIDATOR,
+    bundle_files,
+    join_by_key,
+    merge,
+    resources,
+    run_tools_script,
+    variables,
+)
 
 ISSUE_VARIABLES = {"catalog", "schema", "raw_root", "stream_prefix", "region", "service_credential"}
 
@@ -80,13 +90,28 @@ def test_variables_are_declared_described_and_used():
     assert used == declared
 
 
-def test_dev_and_prod_targets():
+def test_dev_prod_and_classic_targets():
     targets = bundle_files()["databricks.yml"]["targets"]
-    assert sorted(targets) == ["dev", "prod"]
+    assert sorted(targets) == ["classic", "dev", "prod"]
     assert targets["dev"]["mode"] == "development" and targets["dev"]["default"] is True
-    assert targets["prod"]["mode"] == "production"
-    # Each target resolves every variable (deploy-time ones as documented), and the two keep their tables apart.
-    assert variables("dev")["schema"] != variables("prod")["schema"]
+    assert targets["prod"]["mode"] == targets["classic"]["mode"] == "production"
+    # Each target resolves every variable (deploy-time ones as documented), and dev keeps its tables apart.
+    assert variables("dev")["schema"] != variables("prod")["schema"] == variables("classic")["schema"]
+
+
+def wheel_paths(node, folder):
+    """Every wheel a job installs (task libraries, environment dependencies), resolved from its file's folder."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "whl":
+                yield (folder / value).resolve()
+            elif key == "dependencies":
+                yield from ((folder / v).resolve() for v in value)
+            else:
+                yield from wheel_paths(value, folder)
+    elif isinstance(node, list):
+        for item in node:
+            yield from wheel_paths(item, folder)
 
 
 def test_wheel_artifact_is_what_the_tasks_install():
@@ -94,10 +119,74 @@ def test_wheel_artifact_is_what_the_tasks_install():
     (artifact,) = top["artifacts"].values()
     assert artifact["type"] == "whl" and artifact["path"] == "."
     assert "--wheel-dir dist" in artifact["build"]
-    for key, (path, job) in resources("jobs").items():
-        for task in job["tasks"]:
-            # Relative to resources/, so ../dist is the folder the build writes.
-            assert task["libraries"] == [{"whl": "../dist/*.whl"}], key
+    # Paths are relative to the file that sets them: ../dist from resources/, ./dist in databricks.yml's targets.
+    found = list(wheel_paths({t: spec.get("resources") for t, spec in top["targets"].items()}, REPO))
+    for path, doc in bundle_files().items():
+        if path != "databricks.yml":
+            found += wheel_paths(doc["resources"], (REPO / path).parent)
+    assert len(found) == 4  # the stream task, serverless dev and prod (one environment), classic batch
+    assert set(found) == {REPO / "dist" / "*.whl"}
+
+
+def batch_task(target: str) -> tuple[dict, dict]:
+    """The batch job and its task as a target deploys them."""
+    _, job = resources("jobs", target)["pinterest_batch"]
+    (task,) = job["tasks"]
+    return job, task
+
+
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_batch_job_is_serverless_by_default(target):
+    job, task = batch_task(target)
+    (environment,) = [e for e in job["environments"] if e["environment_key"] == task["environment_key"]]
+    assert environment["spec"]["environment_version"]
+    assert "./dist/*.whl" in environment["spec"]["dependencies"]
+    assert not {"job_cluster_key", "libraries", "new_cluster", "existing_cluster_id"} & set(task)
+    assert "job_clusters" not in job
+    assert variables(target)["batch_compute"] == "serverless"
+
+
+def test_classic_target_runs_the_batch_job_on_a_job_cluster():
+    job, task = batch_task("classic")
+    assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
+    assert task["libraries"] == [{"whl": "./dist/*.whl"}]
+    assert "environment_key" not in task and "environments" not in job
+    assert variables("classic")["batch_compute"] == "classic"
+    # The override adds compute only: the task still runs the batch command as the resource file defines it.
+    _, base = resources("jobs")["pinterest_batch"]
+    assert task["python_wheel_task"] == base["tasks"][0]["python_wheel_task"]
+    assert task["max_retries"] == base["tasks"][0]["max_retries"]
+
+
+def test_target_overrides_merge_as_the_cli_merges():
+    base = {
+        "name": "j",
+        "tags": {"a": "1"},
+        "tasks": [{"task_key": "t", "max_retries": 1, "libraries": [{"whl": "x"}]}, {"task_key": "u"}],
+        "job_clusters": [{"job_cluster_key": "c", "new_cluster": {"num_workers": 1, "node_type_id": "m"}}],
+    }
+    override = {
+        "tags": {"b": "2"},
+        "tasks": [{"task_key": "t", "max_retries": 3, "libraries": [{"whl": "y"}], "job_cluster_key": "c"}],
+        "job_clusters": [{"job_cluster_key": "c", "new_cluster": {"num_workers": 2}}],
+        "environments": [{"environment_key": "e"}],
+    }
+    job = join_by_key(merge(base, override))
+    assert job["name"] == "j" and job["tags"] == {"a": "1", "b": "2"}
+    assert job["tasks"] == [
+        {
+            "task_key": "t",
+            "max_retries": 3,
+            "libraries": [{"whl": "x"}, {"whl": "y"}],
+            "job_cluster_key": "c",
+        },
+        {"task_key": "u"},
+    ]
+    assert job["job_clusters"] == [
+        {"job_cluster_key": "c", "new_cluster": {"num_workers": 2, "node_type_id": "m"}}
+    ]
+    assert job["environments"] == [{"environment_key": "e"}]
+    assert base["tasks"][0]["max_retries"] == 1  # the resource's own spec is left as it was
 
 
 def test_batch_job_runs_daily_with_retries_and_a_timeout():
@@ -113,19 +202,20 @@ def test_batch_job_runs_daily_with_retries_and_a_timeout():
     assert task["max_retries"] >= 1 and task["min_retry_interval_millis"] > 0
     assert 0 < task["timeout_seconds"] <= job["timeout_seconds"]
     assert task["python_wheel_task"]["parameters"][0] == "batch"
-    assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
 
 
-def test_stream_job_is_continuous_and_runs_the_stream_notebook():
-    path, job = resources("jobs")["pinterest_stream"]
+def test_stream_job_is_continuous_and_runs_the_stream_command_on_a_job_cluster():
+    _, job = resources("jobs")["pinterest_stream"]
     assert job["continuous"]["pause_status"] == "UNPAUSED"
     assert "schedule" not in job and "trigger" not in job
     assert job["max_concurrent_runs"] == 1
     (task,) = job["tasks"]
-    assert (REPO / path).parent.joinpath(
-        task["notebook_task"]["notebook_path"]
-    ).resolve() == REPO / "notebooks" / "stream.py"
+    assert task["python_wheel_task"]["parameters"][0] == "stream"
     assert task["job_cluster_key"] in {c["job_cluster_key"] for c in job["job_clusters"]}
+    assert "environment_key" not in task
+    # Every target keeps it there: its processing-time trigger is not available on serverless compute.
+    for target in ("dev", "prod", "classic"):
+        assert resources("jobs", target)["pinterest_stream"][1] == job
 
 
 SECRET_PATTERNS = {

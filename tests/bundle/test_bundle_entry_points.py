@@ -16,7 +16,7 @@ WHEEL_TASKS = [
     for key, (_, job) in resources("jobs").items()
     for task in job["tasks"]
     if "python_wheel_task" in task
-    for target in ("dev", "prod")
+    for target in ("dev", "prod", "classic")
 ]
 
 
@@ -40,7 +40,10 @@ def task(job_key: str, task_key: str) -> dict:
 
 
 def test_there_are_wheel_tasks():
-    assert {(job, task) for job, task, _ in WHEEL_TASKS} == {("pinterest_batch", "batch")}
+    assert {(job, task) for job, task, _ in WHEEL_TASKS} == {
+        ("pinterest_batch", "batch"),
+        ("pinterest_stream", "stream"),
+    }
 
 
 @pytest.mark.parametrize("job_key, task_key, target", WHEEL_TASKS)
@@ -63,21 +66,40 @@ def test_wheel_task_entry_point_accepts_its_parameters(job_key, task_key, target
         )
         assert config.lake == f"/Volumes/{config.catalog}/{config.schema}/lake"
         assert config.raw_root.startswith("s3://")
+        assert args.compute == resolve("${var.batch_compute}", target)
+    else:
+        from pinterest_pipeline.jobs.stream import StreamConfig
+
+        assert args.command == "stream"
+        config = StreamConfig(
+            args.lake,
+            args.kinesis_endpoint,
+            args.stream_prefix,
+            args.available_now,
+            region=args.region,
+            service_credential=args.service_credential,
+            catalog=args.catalog,
+            schema=args.schema,
+        )
+        expected = {
+            "lake": "/Volumes/${var.catalog}/${var.schema}/lake",
+            "stream_prefix": "${var.stream_prefix}",
+            "region": "${var.region}",
+            "service_credential": "${var.service_credential}",
+            "catalog": "${var.catalog}",
+            "schema": "${var.schema}",
+        }
+        assert {name: getattr(config, name) for name in expected} == {
+            name: resolve(value, target) for name, value in expected.items()
+        }
+        # A continuous job: the queries keep running, on AWS's Kinesis.
+        assert config.available_now is False and config.kinesis_endpoint is None
 
 
 def test_the_check_rejects_parameters_the_parser_does_not_know():
     parser = entry_point_parser("pinterest-pipeline")
     with pytest.raises(SystemExit):
         parser.parse_args(["batch", "--raw_root", "s3://b/raw", "--lake", "/Volumes/c/s/lake"])
-
-
-NOTEBOOK_TASKS = [
-    (key, task["task_key"], target)
-    for key, (_, job) in resources("jobs").items()
-    for task in job["tasks"]
-    if "notebook_task" in task
-    for target in ("dev", "prod")
-]
 
 
 class Widgets:
@@ -115,25 +137,39 @@ def notebook_config(path: Path, parameters: dict[str, str]) -> dict:
     raise AssertionError(f"{path.name} builds no config")
 
 
-def test_there_are_notebook_tasks():
-    assert {(job, task) for job, task, _ in NOTEBOOK_TASKS} == {("pinterest_stream", "stream")}
+def test_no_job_runs_a_notebook():
+    # The notebooks are interactive front-ends; the jobs run the wheel's entry point.
+    assert not [
+        (key, t["task_key"])
+        for key, (_, job) in resources("jobs").items()
+        for t in job["tasks"]
+        if "notebook_task" in t
+    ]
 
 
-@pytest.mark.parametrize("job_key, task_key, target", NOTEBOOK_TASKS)
-def test_notebook_task_parameters_are_the_notebooks_widgets(job_key, task_key, target):
-    path, _ = resources("jobs")[job_key]
-    notebook = task(job_key, task_key)["notebook_task"]
-    parameters = {name: resolve(str(value), target) for name, value in notebook["base_parameters"].items()}
-    namespace = notebook_config(
-        (REPO / path).parent.joinpath(notebook["notebook_path"]).resolve(), parameters
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_stream_notebook_widgets_take_the_stream_jobs_parameters(target):
+    wheel = task("pinterest_stream", "stream")["python_wheel_task"]
+    args = entry_point_parser(wheel["entry_point"]).parse_args(
+        [resolve(p, target) for p in wheel["parameters"]]
     )
-    widgets = namespace["dbutils"].widgets
-    assert set(parameters) == set(widgets.defaults), "base_parameters and the notebook's widgets differ"
+    parameters = {
+        "lake": args.lake,
+        "stream_prefix": args.stream_prefix,
+        "region": args.region,
+        "service_credential": args.service_credential,
+        "kinesis_endpoint": "",
+        "available_now": "false",
+    }
+    namespace = notebook_config(REPO / "notebooks" / "stream.py", parameters)
+    assert set(parameters) == set(namespace["dbutils"].widgets.defaults), "the notebook's widgets changed"
     config = namespace["config"]
-    assert config.lake == resolve("/Volumes/${var.catalog}/${var.schema}/lake", target)
-    assert config.stream_prefix == resolve("${var.stream_prefix}", target)
-    assert config.region == resolve("${var.region}", target)
-    assert config.service_credential == resolve("${var.service_credential}", target)
+    assert (config.lake, config.stream_prefix, config.region, config.service_credential) == (
+        args.lake,
+        args.stream_prefix,
+        args.region,
+        args.service_credential,
+    )
     assert config.kinesis_endpoint is None and config.available_now is False
 
 

@@ -97,3 +97,27 @@ def test_stream_notebook_reports_and_displays_its_run(stream_runs):
     (entities,) = stream_runs["shown"]
     assert {r["entity"]: r["read"] for r in entities.collect()} == {"pin": 27, "geo": 26, "user": 25}
     assert stream_runs["namespace"]["config"].available_now is True
+
+
+def test_only_the_classic_run_persists_dataframes(batch_runs):
+    # The notebook (classic compute) persists the validated bronze and the silver rows of each entity; the command
+    # line run as the serverless task runs it persists nothing, and builds the same tables (the test above).
+    calls = batch_runs["persist_calls"]
+    assert calls.count("notebook") == 6
+    assert "cli" not in calls
+
+
+def test_persisted_keeps_a_dataframe_only_when_enabled(spark):
+    from pyspark import StorageLevel
+
+    from pinterest_pipeline.session import persisted, release
+
+    df = spark.range(3)
+    kept = persisted(df, True)
+    assert kept.is_cached and kept.storageLevel == StorageLevel.MEMORY_AND_DISK
+    release(kept, True)
+    assert not kept.is_cached
+    plain = persisted(spark.range(4), False)
+    assert not plain.is_cached and plain.storageLevel == StorageLevel.NONE
+    release(plain, False)
+    assert plain.collect() == spark.range(4).collect()

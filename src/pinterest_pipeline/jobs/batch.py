@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -52,6 +51,7 @@ from pinterest_pipeline.refine import (
     validate,
 )
 from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITY
+from pinterest_pipeline.session import persisted, release
 
 # Files per ingest micro-batch (one bronze commit each): 2,000 sink files of 500 records is 1M records.
 MAX_FILES_PER_TRIGGER = 2000
@@ -70,6 +70,8 @@ class BatchConfig:
     catalog: str | None = None
     schema: str | None = None
     upkeep: Upkeep = field(default_factory=Upkeep)  # when tables are compacted and vacuumed
+    # Reused intermediate results are persisted; off on compute that cannot persist (serverless).
+    cache: bool = True
 
     def __post_init__(self) -> None:
         if not self.lake or not self.lake.strip():
@@ -206,9 +208,10 @@ def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
 
 
 def _build_silver(
-    store: DeltaStore, entity: str, counts: EntityCounts, built_from: str, since: int
+    store: DeltaStore, entity: str, counts: EntityCounts, built_from: str, since: int, cache: bool
 ) -> DataFrame:
-    """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights.
+    """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights
+    when `cache`.
 
     The records read and the quarantine reasons are those of the bronze rows ingested at or after `since` (the
     run's start by the Spark server's clock), counted from the tables, not from the ingest's foreachBatch
@@ -219,9 +222,8 @@ def _build_silver(
     bronze = store.read(names.bronze(entity), BRONZE_SCHEMA)
     # Bronze is parsed once and kept for both outputs; the raw text is kept only for rejected records, so what
     # is cached is about the size of the typed values.
-    validated = (
-        validate(bronze, entity)
-        .select(
+    validated = persisted(
+        validate(bronze, entity).select(
             *ENTITY[entity].raw_schema.fieldNames(),
             "reason",
             F.when(F.col("reason").isNotNull(), F.col("value")).alias("value"),
@@ -231,14 +233,14 @@ def _build_silver(
             "line",
             ELEMENT,
             "ingested_at",
-        )
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        ),
+        cache,
     )
     try:
         # The first record of a post wins, in Kafka order: by partition, offset, then position in the line's
         # array; file and line break ties for files not named as the sink names them.
         order = ["partition", "offset", ELEMENT, "source_file", "line"]
-        rows = silver_rows(validated, entity, order).persist(StorageLevel.MEMORY_AND_DISK)
+        rows = persisted(silver_rows(validated, entity, order), cache)
         counts.silver_total = store.overwrite(rows, names.silver(entity), built_from)
         source = with_element(F.concat_ws(":", F.col("source_file"), F.col("line").cast("string")))
         counts.quarantine_total = store.overwrite(
@@ -246,7 +248,7 @@ def _build_silver(
         )
         counts.read = validated.where(F.unix_micros(F.col("ingested_at")) >= F.lit(since)).count()
     finally:
-        validated.unpersist()
+        release(validated, cache)
     counts.cleaned = counts.silver_total - before_silver
     counts.quarantined = counts.quarantine_total - before_quarantine
     if counts.quarantined:
@@ -254,13 +256,15 @@ def _build_silver(
     return rows
 
 
-def build_derived(store: DeltaStore, report: BatchReport, built_from: str, since: int) -> None:
+def build_derived(
+    store: DeltaStore, report: BatchReport, built_from: str, since: int, cache: bool = True
+) -> None:
     """Rebuild silver, quarantine and gold from the whole of bronze: the three entities side by side, then the
     nine insights side by side."""
     started = time.monotonic()
     silver = _parallel(
         {
-            e: functools.partial(_build_silver, store, e, report.entities[e], built_from, since)
+            e: functools.partial(_build_silver, store, e, report.entities[e], built_from, since, cache)
             for e in ENTITIES
         }
     )
@@ -275,7 +279,7 @@ def build_derived(store: DeltaStore, report: BatchReport, built_from: str, since
         report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
     finally:
         for rows in silver.values():
-            rows.unpersist()
+            release(rows, cache)
     report.seconds["gold"] = time.monotonic() - started
     report.rebuilt = True
 
@@ -309,7 +313,7 @@ def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: 
     built_from = json.dumps({e: store.data_version(names.bronze(e)) for e in ENTITIES}, sort_keys=True)
     notes = _parallel({name: functools.partial(store.last_note, name) for name in _derived_tables()})
     if any(note != built_from for note in notes.values()):
-        build_derived(store, report, built_from, since)
+        build_derived(store, report, built_from, since, config.cache)
         started = time.monotonic()
         maintain(store, config, _derived_tables(), compact=False)
         upkeep += time.monotonic() - started
