@@ -101,11 +101,6 @@ def test_stream_writes_catalog_tables(spark, tmp_path, mode, kinesis_endpoint):
     only_checkpoints(catalog)
 
 
-def test_local_spark_has_no_other_catalog(spark, tmp_path):
-    with pytest.raises(ConfigError, match="--catalog main needs Databricks or Databricks Connect"):
-        make_store(spark, str(tmp_path / "lake"), "main", SCHEMA)
-
-
 def test_spark_catalog_needs_the_lakes_catalog(spark, tmp_path):
     # The tests' shared session keeps its catalog in memory: its tables would vanish with it.
     with pytest.raises(ConfigError, match="needs a session started on the lake's catalog"):

@@ -189,7 +189,10 @@ def test_unity_catalog_names():
 
 def test_a_local_session_refuses_a_catalog(spark, tmp_path):
     assert isinstance(make_store(spark, str(tmp_path)), DeltaStore)
-    with pytest.raises(ConfigError, match="--catalog needs a Unity Catalog session"):
+    with pytest.raises(
+        ConfigError,
+        match="--catalog main needs Databricks or Databricks Connect; on local Spark the catalog is spark_catalog",
+    ):
         make_store(spark, str(tmp_path), "main", "pinterest")
 
 
