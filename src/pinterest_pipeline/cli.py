@@ -59,12 +59,12 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_batch)
 
 
-def _run_batch(args: argparse.Namespace) -> int:
-    from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
+def batch_config(args: argparse.Namespace):
+    """The batch job's validated configuration from its parsed arguments."""
+    from pinterest_pipeline.jobs.batch import BatchConfig
     from pinterest_pipeline.lake import Upkeep
-    from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
 
-    config = BatchConfig(
+    return BatchConfig(
         args.raw_root,
         args.lake,
         args.topic_prefix,
@@ -73,6 +73,13 @@ def _run_batch(args: argparse.Namespace) -> int:
         Upkeep(retain_hours=args.retain_hours),
         cache=args.compute != "serverless",
     )
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.jobs.batch import run_batch
+    from pinterest_pipeline.readers import check_raw_root, normalize_raw_root
+
+    config = batch_config(args)
     check_raw_root(normalize_raw_root(config.raw_root))  # before Spark starts: a typo costs no time
     with _job_session("pinterest-batch", "batch", config) as spark:
         report = run_batch(spark, config)
@@ -123,11 +130,11 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_stream)
 
 
-def _run_stream(args: argparse.Namespace) -> int:
-    from pinterest_pipeline.jobs.stream import StreamConfig, check_streams, run_stream
-    from pinterest_pipeline.session import on_databricks
+def stream_config(args: argparse.Namespace):
+    """The streaming job's validated configuration from its parsed arguments."""
+    from pinterest_pipeline.jobs.stream import StreamConfig
 
-    config = StreamConfig(
+    return StreamConfig(
         args.lake,
         args.kinesis_endpoint,
         args.stream_prefix,
@@ -137,6 +144,13 @@ def _run_stream(args: argparse.Namespace) -> int:
         catalog=args.catalog,
         schema=args.schema,
     )
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.jobs.stream import check_streams, run_stream
+    from pinterest_pipeline.session import on_databricks
+
+    config = stream_config(args)
     if not on_databricks():
         check_streams(config)  # before Spark starts: a typo costs no time
     with _job_session("pinterest-stream", "stream", config) as spark:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from bundle_support import REPO, notebook_cells, resolve, resources
 
+from pinterest_pipeline.cli import batch_config, stream_config
+
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 WHEEL_TASKS = [
     (key, task["task_key"], target)
@@ -57,9 +59,7 @@ def test_wheel_task_entry_point_accepts_its_parameters(job_key, task_key, target
     args = parser.parse_args(parameters)
     assert args.command == parameters[0]
     if args.command == "batch":
-        from pinterest_pipeline.jobs.batch import BatchConfig
-
-        config = BatchConfig(args.raw_root, args.lake, args.topic_prefix, args.catalog, args.schema)
+        config = batch_config(args)
         assert (config.catalog, config.schema) == (
             resolve("${var.catalog}", target),
             resolve("${var.schema}", target),
@@ -68,19 +68,8 @@ def test_wheel_task_entry_point_accepts_its_parameters(job_key, task_key, target
         assert config.raw_root.startswith("s3://")
         assert args.compute == resolve("${var.batch_compute}", target)
     else:
-        from pinterest_pipeline.jobs.stream import StreamConfig
-
         assert args.command == "stream"
-        config = StreamConfig(
-            args.lake,
-            args.kinesis_endpoint,
-            args.stream_prefix,
-            args.available_now,
-            region=args.region,
-            service_credential=args.service_credential,
-            catalog=args.catalog,
-            schema=args.schema,
-        )
+        config = stream_config(args)
         expected = {
             "lake": "/Volumes/${var.catalog}/${var.schema}/lake",
             "stream_prefix": "${var.stream_prefix}",
