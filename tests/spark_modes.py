@@ -14,8 +14,9 @@ MODES = ("classic", "connect")
 FAST_START = {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}
 
 
-def command_env(mode: str) -> dict[str, str]:
-    """The environment of a `pinterest-pipeline` subprocess in `mode`."""
+def command_env(mode: str, remote: str | None = None) -> dict[str, str]:
+    """The environment of a `pinterest-pipeline` subprocess in `mode`; in connect mode, on the running Connect
+    server `remote` (`sc://localhost:PORT`) when given, else on one the command starts (`local[2]`)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     env = {
@@ -27,7 +28,7 @@ def command_env(mode: str) -> dict[str, str]:
     }
     env.pop("SPARK_REMOTE", None)
     if mode == "connect":
-        env["SPARK_REMOTE"] = "local[2]"
+        env["SPARK_REMOTE"] = remote or "local[2]"
     return env
 
 
@@ -36,10 +37,15 @@ def command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "pinterest_pipeline.cli", *args]
 
 
-def run_command(args: list[str], mode: str, timeout: float = 600) -> str:
+def run_command(args: list[str], mode: str, timeout: float = 600, remote: str | None = None) -> str:
     """Run `pinterest-pipeline <args>` in `mode` to its end; its standard output (a failure raises with stderr)."""
     done = subprocess.run(
-        command(args), check=False, env=command_env(mode), capture_output=True, text=True, timeout=timeout
+        command(args),
+        check=False,
+        env=command_env(mode, remote),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert done.returncode == 0, (
         f"{mode} {' '.join(args[:1])} exited {done.returncode}: {done.stderr[-2000:]}"

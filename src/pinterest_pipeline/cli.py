@@ -159,6 +159,53 @@ def _run_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_connect_server(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "connect-server",
+        help="a Spark Connect server on this machine (Delta, UTC) for SPARK_REMOTE=sc://localhost:PORT",
+    )
+    p.add_argument(
+        "--port", type=int, default=15002, help="loopback port, 0 for any free one (default: 15002)"
+    )
+    p.add_argument("--master", default="local[*]", help="the server's Spark master (default: local[*])")
+    p.set_defaults(run=_run_connect_server)
+
+
+def _run_connect_server(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from pinterest_pipeline.errors import ConfigError
+    from pinterest_pipeline.session import connect_url, start_connect_server
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be 0..65535, not {args.port}")
+    server, port = start_connect_server("pinterest-connect-server", args.master, args.port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"Spark Connect server listening: SPARK_REMOTE={connect_url(port)}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        _stop_server(server)
+    print("Spark Connect server stopped")
+    return 0
+
+
+def _stop_server(server) -> None:
+    import warnings
+
+    from py4j.protocol import Py4JError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # PySpark's "unable to cleanly shutdown" warning
+            server.stop()
+    except (ConnectionError, Py4JError):
+        pass  # Ctrl-C in a terminal reaches the whole process group: the JVM has stopped itself already
+
+
 @contextmanager
 def _job_session(app_name: str, job: str, config) -> Iterator:
     """The job's session, with the lake's `job` lock held (taken before Spark starts: a run that cannot proceed
@@ -180,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = CommandLineParser(prog="pinterest-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_batch(sub)
+    _add_connect_server(sub)
     _add_demo(sub)
     _add_stream(sub)
     return parser

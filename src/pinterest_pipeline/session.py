@@ -153,13 +153,37 @@ def _local_connect(builder: SparkSession.Builder, master: str) -> SparkSession:
 
     # The server reads the token from the environment when its JVM starts; the client sends it from there too.
     os.environ.setdefault("SPARK_CONNECT_AUTHENTICATE_TOKEN", secrets.token_hex(16))
+    _, port = _connect_server(builder, master, 0)  # any free port
+    # What PySpark's own remote() sets: pyspark.sql.functions then build Connect columns, not classic ones.
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    return ConnectSession.builder.remote(connect_url(port)).getOrCreate()
+
+
+def connect_url(port: int) -> str:
+    """The `SPARK_REMOTE` of a Connect server on this machine: `localhost`, not 127.0.0.1, because PySpark sends
+    a token without TLS to localhost only (grpc's local credentials)."""
+    return f"sc://localhost:{port}"
+
+
+def start_connect_server(app_name: str, master: str, port: int) -> tuple[SparkSession, int]:
+    """A Spark Connect server with this project's local settings (Delta, UTC, Spark's log in a file) on loopback
+    `port` (0: any free one), for clients to join with `SPARK_REMOTE=sc://localhost:<port>`; the server's
+    classic session and the port it listens on. It requires the token in `SPARK_CONNECT_AUTHENTICATE_TOKEN`."""
+    if not os.environ.get("SPARK_CONNECT_AUTHENTICATE_TOKEN"):
+        raise ConfigError(
+            "a Connect server needs SPARK_CONNECT_AUTHENTICATE_TOKEN: its clients send the same"
+        )
+    return _connect_server(_local_builder(app_name), master, port)
+
+
+def _connect_server(builder: SparkSession.Builder, master: str, port: int) -> tuple[SparkSession, int]:
     remote = os.environ.pop("SPARK_REMOTE", None)  # else PySpark's builder would start a Connect client
     try:
         builder = (
             builder.master(master)
             .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
             .config("spark.connect.grpc.binding.address", "127.0.0.1")
-            .config("spark.connect.grpc.binding.port", "0")  # any free port, read back below
+            .config("spark.connect.grpc.binding.port", str(port))
             # As PySpark's local mode: each client session's artifacts (foreachBatch functions) kept apart.
             .config("spark.sql.artifact.isolation.enabled", "true")
             .config("spark.sql.artifact.isolation.alwaysApplyClassloader", "true")
@@ -168,13 +192,10 @@ def _local_connect(builder: SparkSession.Builder, master: str) -> SparkSession:
     finally:
         if remote is not None:
             os.environ["SPARK_REMOTE"] = remote
-    # What PySpark's own remote() sets: pyspark.sql.functions then build Connect columns, not classic ones.
-    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
-    # `localhost`, not 127.0.0.1: PySpark sends a token without TLS to localhost only (grpc's local credentials).
     service = getattr(
         getattr(server._jvm, "org.apache.spark.sql.connect.service.SparkConnectService$"), "MODULE$"
     )
-    return ConnectSession.builder.remote(f"sc://localhost:{service.localPort()}").getOrCreate()
+    return server, service.localPort()
 
 
 def _local_builder(app_name: str, catalog_home: Path | None = None) -> SparkSession.Builder:

@@ -1,18 +1,25 @@
-"""The batch job, the streaming job and the demo run through a local Spark Connect server (`SPARK_REMOTE=local[2]
-pinterest-pipeline ...`) print the same accounting and write the same tables as classic local Spark on the same
-input. Under Connect a foreachBatch function runs in another Python process: what a run reports must come from
-what its writes committed, not from state its batch functions changed."""
+"""The batch job, the streaming job and the demo run through Spark Connect print the same accounting and write the
+same tables as classic local Spark on the same input: the batch job and the demo on a Connect server they start
+themselves (`SPARK_REMOTE=local[2] pinterest-pipeline ...`), the streaming job on one started on its own
+(`pinterest-pipeline connect-server`, then `SPARK_REMOTE=sc://localhost:PORT`). Under Connect a foreachBatch
+function runs in another Python process: what a run reports must come from what its writes committed, not from
+state its batch functions changed."""
 
 from __future__ import annotations
 
 import json
+import secrets
+import selectors
+import signal
+import subprocess
+import time
 import uuid
 
 import boto3
 import pytest
 from delta_tables import delta_rows, is_delta
 from pipeline.sink import sink_files
-from spark_modes import accounting, run_command
+from spark_modes import accounting, command, command_env, run_command
 from stream.kinesis_helpers import ENTITIES, create_streams, put
 from stream.records import POISON
 
@@ -45,6 +52,35 @@ def draws(real_data, entity: str, count: int | None = None) -> list[dict]:
     return rows[:count]
 
 
+@pytest.fixture
+def connect_server(tmp_path, monkeypatch):
+    """`pinterest-pipeline connect-server` started on its own, as a user starts one for `SPARK_REMOTE=sc://...`;
+    its SPARK_REMOTE. The commands of the test send the server's token from the environment."""
+    monkeypatch.setenv("SPARK_CONNECT_AUTHENTICATE_TOKEN", secrets.token_hex(16))
+    env = {**command_env("classic"), "PINTEREST_LOG_DIR": str(tmp_path / "server-logs")}
+    server = subprocess.Popen(
+        command(["connect-server", "--port", "0", "--master", "local[2]"]),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with selectors.DefaultSelector() as ready:
+            ready.register(server.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + 300
+            while not ready.select(timeout=1):
+                assert server.poll() is None, f"the server exited: {server.stderr.read()}"
+                assert time.monotonic() < deadline, "the server did not start within 300 s"
+        line = server.stdout.readline()
+        assert "SPARK_REMOTE=sc://localhost:" in line, line + server.stderr.read()
+        yield line.strip().split("SPARK_REMOTE=")[1]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=120)
+    assert server.returncode == 0 and "server stopped" in out, err
+
+
 @pytest.mark.real_data
 def test_batch_through_connect_equals_classic(spark, tmp_path, real_data):
     raw = tmp_path / "raw"
@@ -64,7 +100,9 @@ def test_batch_through_connect_equals_classic(spark, tmp_path, real_data):
 
 
 @pytest.mark.real_data
-def test_stream_through_connect_equals_classic(spark, tmp_path, real_data, kinesis_endpoint):
+def test_stream_through_a_running_connect_server_equals_classic(
+    spark, tmp_path, real_data, kinesis_endpoint, connect_server
+):
     client = boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
     prefix = f"modes-{uuid.uuid4().hex[:6]}"
     create_streams(client, prefix)
@@ -80,6 +118,7 @@ def test_stream_through_connect_equals_classic(spark, tmp_path, real_data, kines
         ["stream", "--lake", str(connect), "--kinesis-endpoint", kinesis_endpoint, "--stream-prefix", prefix]
         + ["--available-now"],
         "connect",
+        remote=connect_server,
     )
 
     assert accounting(printed) == accounting("\n".join(expected))
@@ -119,3 +158,22 @@ def test_demo_through_connect_equals_classic(spark, tmp_path):
     same_tables(
         tmp_path / "classic" / "lake", tmp_path / "connect" / "lake", layers + [f"gold/{n}" for n in INSIGHTS]
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "token", "message"),
+    [
+        (["--port", "70000"], "t0ken", "--port must be 0..65535, not 70000"),
+        (["--port", "0"], "", "a Connect server needs SPARK_CONNECT_AUTHENTICATE_TOKEN"),
+    ],
+)
+def test_connect_server_refuses_bad_configuration_before_spark_starts(tmp_path, args, token, message):
+    env = {**command_env("classic"), "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}
+    env["PINTEREST_LOG_DIR"] = str(tmp_path / "logs")
+    done = subprocess.run(
+        command(["connect-server", *args]), check=False, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"pinterest-pipeline connect-server: {message}"), line
+    assert not (tmp_path / "logs").exists()  # no JVM was started
