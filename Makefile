@@ -54,7 +54,7 @@ lint: setup
 # Airflow lives in its own virtual environment (.venv-airflow); the DAG tests load the DAG there.
 test: setup services lint
 	dags/setup_airflow_venv.sh
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=15
 
 # The edit-test loop: names, errors, column helpers, parsing reasons, cleaning, the nine insights, the metrics
 # and the sink reader, on hand-written rows in one local Spark session; no service, no job run.
