@@ -55,7 +55,10 @@ def release(df: DataFrame, enabled: bool) -> None:
 
 
 def _wants_databricks_connect() -> bool:
-    return bool(os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"))
+    """A workspace is configured (databricks-connect's own variables) and no Connect server named: `SPARK_REMOTE`,
+    the more specific of the two, wins."""
+    configured = os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE")
+    return bool(configured) and spark_remote() is None
 
 
 def spark_remote() -> str | None:
@@ -71,7 +74,7 @@ def is_connect(spark: SparkSession) -> bool:
 def uses_databricks_connect(spark: SparkSession) -> bool:
     """True for a Databricks Connect session (a workspace's Unity Catalog behind it): a Connect session that
     `get_spark` made from the workspace configuration (databricks-connect's sessions are PySpark's own class)."""
-    return is_connect(spark) and _wants_databricks_connect() and spark_remote() is None
+    return is_connect(spark) and _wants_databricks_connect()
 
 
 def _ensure_java() -> None:
@@ -119,8 +122,8 @@ def local_catalog_home(lake: str) -> Path:
 
 
 def get_spark(app_name: str = "pinterest-pipeline", catalog_home: Path | None = None) -> SparkSession:
-    """The active session on Databricks, a Databricks Connect session when configured, a Spark Connect session
-    when `SPARK_REMOTE` is set, else classic local Spark. A local session (classic or local Connect server) given
+    """The active session on Databricks, a Spark Connect session when `SPARK_REMOTE` is set, a Databricks Connect
+    session when a workspace is configured and databricks-connect installed, else classic local Spark. A local session (classic or local Connect server) given
     `catalog_home` has Spark's own catalog there (`local_catalog_home`); elsewhere the catalog is the server's."""
     if on_databricks():
         return SparkSession.builder.getOrCreate()
