@@ -203,7 +203,8 @@ def _stop_server(server) -> None:
             warnings.simplefilter("ignore", RuntimeWarning)  # PySpark's "unable to cleanly shutdown" warning
             server.stop()
     except (ConnectionError, Py4JError):
-        pass  # Ctrl-C in a terminal reaches the whole process group: the JVM has stopped itself already
+        pass  # SIGTERM to the process group (a service manager's stop) ended the JVM already; Ctrl-C does not
+        # reach it (PySpark starts it ignoring SIGINT)
 
 
 @contextmanager

@@ -123,8 +123,9 @@ def local_catalog_home(lake: str) -> Path:
 
 def get_spark(app_name: str = "pinterest-pipeline", catalog_home: Path | None = None) -> SparkSession:
     """The active session on Databricks, a Spark Connect session when `SPARK_REMOTE` is set, a Databricks Connect
-    session when a workspace is configured and databricks-connect installed, else classic local Spark. A local session (classic or local Connect server) given
-    `catalog_home` has Spark's own catalog there (`local_catalog_home`); elsewhere the catalog is the server's."""
+    session when a workspace is configured and databricks-connect installed, else classic local Spark. A local
+    session (classic or local Connect server) given `catalog_home` has Spark's own catalog there
+    (`local_catalog_home`); elsewhere the catalog is the server's."""
     if on_databricks():
         return SparkSession.builder.getOrCreate()
     if _wants_databricks_connect():

@@ -8,6 +8,7 @@ state its batch functions changed."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import selectors
 import signal
@@ -55,7 +56,8 @@ def draws(real_data, entity: str, count: int | None = None) -> list[dict]:
 @pytest.fixture
 def connect_server(tmp_path, monkeypatch):
     """`pinterest-pipeline connect-server` started on its own, as a user starts one for `SPARK_REMOTE=sc://...`;
-    its SPARK_REMOTE. The commands of the test send the server's token from the environment."""
+    its SPARK_REMOTE. The commands of the test send the server's token from the environment. It is stopped as
+    a service manager stops one: SIGTERM to its whole process group, the JVM included."""
     monkeypatch.setenv("SPARK_CONNECT_AUTHENTICATE_TOKEN", secrets.token_hex(16))
     env = {**command_env("classic"), "PINTEREST_LOG_DIR": str(tmp_path / "server-logs")}
     server = subprocess.Popen(
@@ -64,6 +66,7 @@ def connect_server(tmp_path, monkeypatch):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         with selectors.DefaultSelector() as ready:
@@ -76,7 +79,7 @@ def connect_server(tmp_path, monkeypatch):
         assert "SPARK_REMOTE=sc://localhost:" in line, line + server.stderr.read()
         yield line.strip().split("SPARK_REMOTE=")[1]
     finally:
-        server.send_signal(signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGTERM)
         out, err = server.communicate(timeout=120)
     assert server.returncode == 0 and "server stopped" in out, err
 
