@@ -63,6 +63,9 @@ FAST_TESTS := tests/pipeline/test_names.py tests/pipeline/test_errors.py tests/p
 	tests/pipeline/test_readers.py tests/pipeline/test_refine.py tests/stream/test_metrics.py \
 	tests/emulator/test_post_config.py
 
+# The client compiler only: these tests are many small queries, each over before C2 would pay for its compiling
+# (139 tests in 45-50 s instead of 55-58 s, measured back to back).
+test-fast: export JAVA_TOOL_OPTIONS := -XX:TieredStopAtLevel=1
 test-fast: setup
 	$(PY) -m pytest -q $(FAST_TESTS)
 
