@@ -3,6 +3,7 @@ the Delta log (the number of its last commit file)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -34,3 +35,14 @@ def delta_versions(lake) -> dict[str, int]:
     """The current version of every Delta table under a lake root, by table name ("silver/pin")."""
     lake = Path(lake)
     return {str(log.parent.relative_to(lake)): delta_version(log.parent) for log in lake.rglob("_delta_log")}
+
+
+def delta_notes(path) -> list[str | None]:
+    """The userMetadata of every commit of the table at `path`, oldest first, off its Delta log."""
+    notes = []
+    for commit in sorted(p for p in (Path(path) / "_delta_log").glob("*.json") if p.stem.isdigit()):
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "commitInfo" in action:
+                notes.append(action["commitInfo"].get("userMetadata"))
+    return notes

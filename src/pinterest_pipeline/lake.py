@@ -283,11 +283,16 @@ class DeltaStore:
         return None if metrics is None else int(metrics.get("numOutputRows", 0))
 
     def append(
-        self, df: DataFrame, name: str, txn: Txn | None = None, facts: dict[str, int] | None = None
+        self,
+        df: DataFrame,
+        name: str,
+        txn: Txn | None = None,
+        facts: dict[str, int] | None = None,
+        note: str | None = None,
     ) -> int | None:
         """Append rows in one commit: the rows written, or None when `txn` was committed before (a replay).
-        `facts` go into the commit's note with `txn` (see `txn_commits`)."""
-        return self._write(df, name, "append", txn, None, facts=facts)
+        `facts` go into the commit's note with `txn` (see `txn_commits`); without a `txn`, `note` is the note."""
+        return self._write(df, name, "append", txn, note, facts=facts)
 
     def overwrite(self, df: DataFrame, name: str, note: str | None = None) -> int:
         """Replace the table's content (and schema) in one commit tagged with `note`; the rows written."""

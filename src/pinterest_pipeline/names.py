@@ -59,6 +59,17 @@ def silver(entity: str) -> str:
     return f"silver/{entity}"
 
 
+def silver_order(entity: str) -> str:
+    """The Kafka position of the record each silver row was cleaned from: what an incremental run compares a
+    re-sent post with (the first record of a post, in Kafka order, wins)."""
+    return f"silver_order/{entity}"
+
+
+def batch_progress() -> str:
+    """How far the batch job's runs brought each entity's derived tables (a bronze ingest time per run)."""
+    return "progress/batch"
+
+
 def quarantine(entity: str) -> str:
     """Records the batch job rejected, with their reasons."""
     return f"quarantine/{entity}"

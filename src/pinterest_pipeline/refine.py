@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pinterest_pipeline.cleaning import CLEANERS, VIOLATIONS, keep_first
+from pinterest_pipeline.cleaning import VIOLATIONS
 from pinterest_pipeline.parsing import ARRAY_REASON, parse_records, split_arrays
-from pinterest_pipeline.schemas import ENTITY, QUARANTINE_SCHEMA
+from pinterest_pipeline.schemas import QUARANTINE_SCHEMA
 
 
 def validate(records: DataFrame, entity: str, value_col: str = "value") -> DataFrame:
@@ -31,16 +31,6 @@ def quarantine_rows(validated: DataFrame, source: Column, value_col: str = "valu
             )
         ]
     )
-
-
-def silver_rows(validated: DataFrame, entity: str, order_by: list[str]) -> DataFrame:
-    """The accepted records, cleaned, one row per ind: the first by the `order_by` columns.
-
-    Only the entity's raw fields and the ordering columns go through the de-duplication's shuffle.
-    """
-    spec = ENTITY[entity]
-    accepted = validated.where(F.col("reason").isNull()).select(*spec.raw_schema.fieldNames(), *order_by)
-    return CLEANERS[entity](keep_first(accepted, spec.id_field, [F.col(c) for c in order_by]))
 
 
 # Reasons named in a run's summary; the rest are counted as "and N more reasons".

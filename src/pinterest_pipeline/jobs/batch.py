@@ -4,11 +4,16 @@ Incremental and idempotent:
 - new files are found by Spark's file stream source (Auto Loader on Databricks) with an `availableNow`
   trigger; each micro-batch is appended to bronze under an app transaction (query, batch id), so a batch
   replayed after a crash is not written twice;
-- silver, quarantine and gold are derived from the whole of bronze and tagged with the bronze versions they
-  were built from; they are rebuilt only when bronze moved on (or a previous run stopped half way), so a
-  rerun with nothing new writes nothing, and an incremental run equals a full recompute by construction;
-- a run that wrote anything ends with table upkeep: bronze (the only table that grows by appends) is compacted
-  before silver is built from it, and every table it rewrote is vacuumed past the retention;
+- silver, silver_order and quarantine grow from the bronze rows they lack: each notes the ingest time of the
+  newest bronze row it includes, and a run parses only the rows ingested after the lowest of the three notes.
+  A new post's first record is appended to silver; a record ahead of its post's silver row in Kafka order (a
+  file of earlier offsets landing late) replaces it, compared by the position silver_order keeps. Silver is
+  written before silver_order, so a run stopped between the two is caught up by the next, and a rerun with
+  nothing new writes nothing; an incremental run equals a full recompute;
+- gold is rebuilt from silver only when silver changed (its tables note the silver versions they were built
+  from);
+- a run that wrote anything ends with table upkeep: bronze is compacted before silver reads it, the tables that
+  grow by appends are compacted when due, and every table it wrote is vacuumed past the retention;
 - one run at a time per lake: a second run started while one holds the lake stops at once, in one line.
 """
 
@@ -24,9 +29,11 @@ from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
 from pinterest_pipeline import names
+from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
 from pinterest_pipeline.lake import (
@@ -47,7 +54,6 @@ from pinterest_pipeline.refine import (
     reason_counts,
     reason_lines,
     server_micros,
-    silver_rows,
     validate,
 )
 from pinterest_pipeline.schemas import BRONZE_SCHEMA, ENTITY
@@ -57,6 +63,12 @@ from pinterest_pipeline.session import persisted, release
 MAX_FILES_PER_TRIGGER = 2000
 # Independent Spark jobs (the three silver builds, the nine insights) submitted side by side from driver threads.
 PARALLEL_JOBS = 4
+# Kafka order: the first record of a post in it wins. A line's array elements follow their line; file and line
+# break ties for files not named as the sink names them.
+KAFKA_ORDER = ["partition", "offset", ELEMENT, "source_file", "line"]
+PROGRESS_SCHEMA = T.StructType(
+    [T.StructField("entity", T.StringType(), False), T.StructField("bronze_through", T.LongType(), False)]
+)
 T = TypeVar("T")
 
 
@@ -193,12 +205,6 @@ def ingest(
         counts.files = sum(p.numInputRows for p in query.recentProgress if p.batchId in commits)
 
 
-def _derived_tables() -> list[str]:
-    return [f"{layer}/{e}" for layer in ("silver", "quarantine") for e in ENTITIES] + [
-        names.gold(n) for n in INSIGHTS
-    ]
-
-
 def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
     """Run independent Spark jobs from a few driver threads (their fixed costs and stragglers overlap); the
     first failure is raised."""
@@ -207,69 +213,248 @@ def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def _build_silver(
-    store: DeltaStore, entity: str, counts: EntityCounts, built_from: str, since: int, cache: bool
+def _mark_note(through: int, rows: int) -> str:
+    """A derived table's note: the ingest time (epoch microseconds) of the newest bronze row it includes, and the
+    rows it holds."""
+    return json.dumps({"bronze_through": through, "rows": rows})
+
+
+def _noted(note: str | None) -> tuple[int | None, int]:
+    """The bronze ingest time a derived table includes and its rows; (None, 0) when there is no table or one this
+    job must rebuild (a lake of a revision that rebuilt every derived table from the whole of bronze noted
+    something else)."""
+    try:
+        value = json.loads(note or "")
+    except ValueError:
+        return None, 0
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(k), int) for k in ("bronze_through", "rows")
+    ):
+        return None, 0
+    return value["bronze_through"], value["rows"]
+
+
+def _ingested_after(rows: DataFrame, mark: int | None) -> DataFrame:
+    """The rows ingested after `mark` (all when None). Every bronze row of one ingest micro-batch has that
+    batch's time, and a later run's batches are later: the rows after a table's mark are those it lacks."""
+    return rows if mark is None else rows.where(F.unix_micros(F.col("ingested_at")) > F.lit(mark))
+
+
+@dataclass
+class _Marks:
+    """How far each of an entity's derived tables has come (see `_mark`)."""
+
+    silver: int | None
+    order: int | None
+    quarantine: int | None
+
+    def low(self) -> int | None:
+        marks = [self.silver, self.order, self.quarantine]
+        return None if None in marks else min(marks)
+
+    def lifted(self, progress: int | None) -> _Marks:
+        """The marks with a run's recorded progress: a table that had nothing to write in that run (Delta records
+        no empty commit) is as far as the run got."""
+        lift = lambda mark: mark if mark is None or progress is None else max(mark, progress)
+        return _Marks(lift(self.silver), lift(self.order), lift(self.quarantine))
+
+
+def _changed_winners(
+    store: DeltaStore, validated: DataFrame, entity: str, mark: int | None, full: bool
 ) -> DataFrame:
-    """Rewrite the entity's silver and quarantine tables from bronze; the silver rows, cached for the insights
-    when `cache`.
+    """The accepted records of the rows ingested after `mark` that become their post's silver row: the first of
+    their ind in Kafka order among those rows, and ahead of the record silver holds now (`silver_order`), if any.
+    Raw columns, the Kafka position, and `_replaces`: silver holds a row of that ind already."""
+    spec = ENTITY[entity]
+    accepted = (
+        _ingested_after(validated, mark)
+        .where(F.col("reason").isNull())
+        .select(*spec.raw_schema.fieldNames(), *KAFKA_ORDER)
+    )
+    first = keep_first(accepted, spec.id_field, [F.col(c) for c in KAFKA_ORDER])
+    if full:
+        return first.withColumn("_replaces", F.lit(False))
+    known = store.read(names.silver_order(entity)).select(
+        F.col(spec.id_field).alias("_known_id"), F.struct(*KAFKA_ORDER).alias("_known")
+    )
+    # Structs compare field by field, nulls first: the order keep_first sorts by.
+    ahead = F.col("_known").isNull() | (F.struct(*KAFKA_ORDER) < F.col("_known"))
+    return (
+        first.join(known, first[spec.id_field] == known["_known_id"], "left")
+        .where(ahead)
+        .select(*first.columns, F.col("_known").isNotNull().alias("_replaces"))
+    )
+
+
+def _merge(
+    store: DeltaStore, name: str, rows: DataFrame, key: str, full: bool, replaces: bool, note: str
+) -> None:
+    """Bring table `name` to include `rows` (one per `key`) in one commit noted `through`: all of it when `full`,
+    an append when no row replaces one it holds, else the table less the replaced keys plus `rows`."""
+    if full:
+        store.overwrite(rows, name, note)
+    elif not replaces:
+        store.append(rows, name, note=note)
+    else:
+        kept = store.read(name).join(rows.select(key), key, "left_anti").select(*rows.columns)
+        store.overwrite(kept.unionByName(rows), name, note)
+
+
+def _advance_silver(
+    store: DeltaStore,
+    validated: DataFrame,
+    entity: str,
+    mark: int | None,
+    through: int,
+    before: int,
+    write_silver: bool,
+    cache: bool,
+) -> int:
+    """Merge the winners of the rows after `mark` into silver (when `write_silver`) and then silver_order; the
+    posts silver gained. Silver is written first: a run stopped between the two leaves silver_order behind, and
+    the next run brings silver_order alone up to silver's mark (`write_silver` False). `before`: the rows silver
+    held (and silver_order holds as many)."""
+    spec = ENTITY[entity]
+    full = mark is None
+    changed = persisted(_changed_winners(store, validated, entity, mark, full), cache)
+    try:
+        count, replaced = changed.agg(
+            F.count(F.lit(1)), F.coalesce(F.sum(F.col("_replaces").cast("int")), F.lit(0))
+        ).first()
+        if not count and not full:
+            return 0
+        gained = int(count) - int(replaced)
+        note = _mark_note(through, (0 if full else before) + gained)
+        if write_silver:
+            silver = CLEANERS[entity](changed.drop("_replaces"))
+            _merge(store, names.silver(entity), silver, "ind", full, bool(replaced), note)
+        order = changed.select(spec.id_field, *KAFKA_ORDER)
+        _merge(store, names.silver_order(entity), order, spec.id_field, full, bool(replaced), note)
+        return gained
+    finally:
+        release(changed, cache)
+
+
+def _refresh_entity(
+    store: DeltaStore, entity: str, counts: EntityCounts, since: int, progress: int | None, cache: bool
+) -> int | None:
+    """Bring the entity's silver, silver_order and quarantine tables up to bronze, each from its own mark (or the
+    last run's `progress`), parsing only the bronze rows some of them lack; the ingest time of the newest bronze
+    row they now include, or None when there was nothing to do.
 
     The records read and the quarantine reasons are those of the bronze rows ingested at or after `since` (the
     run's start by the Spark server's clock), counted from the tables, not from the ingest's foreachBatch
     (under Spark Connect that runs in another process)."""
-    # Silver and quarantine are only ever overwritten whole: their last write's row count is their size.
-    before_silver = store.last_write_rows(names.silver(entity))
-    before_quarantine = store.last_write_rows(names.quarantine(entity))
-    bronze = store.read(names.bronze(entity), BRONZE_SCHEMA)
-    # Bronze is parsed once and kept for both outputs; the raw text is kept only for rejected records, so what
-    # is cached is about the size of the typed values.
+    (silver, before_silver), (order, before_order), (quarantine, before_quarantine) = [
+        _noted(store.last_note(name(entity))) for name in (names.silver, names.silver_order, names.quarantine)
+    ]
+    marks = _Marks(silver, order, quarantine).lifted(progress)
+    if marks.silver is None or marks.order is None or marks.order > marks.silver:
+        # Silver and its order are rebuilt together from the whole of bronze.
+        marks.silver = marks.order = None
+        before_silver = 0
+    bronze = _ingested_after(store.read(names.bronze(entity), BRONZE_SCHEMA), marks.low())
+    through = bronze.agg(F.max(F.unix_micros(F.col("ingested_at")))).first()[0]
+    if through is None:
+        if None not in (marks.silver, marks.quarantine):
+            return None  # nothing new
+        through = marks.low() or 0  # no bronze yet: the tables are created empty
+    # The new bronze rows are parsed once for all three tables; the raw text is kept only for rejected records.
     validated = persisted(
         validate(bronze, entity).select(
             *ENTITY[entity].raw_schema.fieldNames(),
             "reason",
             F.when(F.col("reason").isNotNull(), F.col("value")).alias("value"),
-            "partition",
-            "offset",
-            "source_file",
-            "line",
-            ELEMENT,
+            *KAFKA_ORDER,
             "ingested_at",
         ),
         cache,
     )
     try:
-        # The first record of a post wins, in Kafka order: by partition, offset, then position in the line's
-        # array; file and line break ties for files not named as the sink names them.
-        order = ["partition", "offset", ELEMENT, "source_file", "line"]
-        rows = persisted(silver_rows(validated, entity, order), cache)
-        counts.silver_total = store.overwrite(rows, names.silver(entity), built_from)
-        source = with_element(F.concat_ws(":", F.col("source_file"), F.col("line").cast("string")))
-        counts.quarantine_total = store.overwrite(
-            quarantine_rows(validated, source), names.quarantine(entity), built_from
+        ingested = F.unix_micros(F.col("ingested_at"))
+        after_quarantine = F.lit(True) if marks.quarantine is None else ingested > F.lit(marks.quarantine)
+        read, rejected = validated.agg(
+            F.count(F.when(ingested >= F.lit(since), 1)),
+            F.count(F.when(F.col("reason").isNotNull() & after_quarantine, 1)),
+        ).first()
+        counts.read = int(read)
+        if rejected or marks.quarantine is None:
+            source = with_element(F.concat_ws(":", F.col("source_file"), F.col("line").cast("string")))
+            rows = quarantine_rows(_ingested_after(validated, marks.quarantine), source)
+            note = _mark_note(through, before_quarantine + int(rejected))
+            if marks.quarantine is None:
+                store.overwrite(rows, names.quarantine(entity), note)
+            else:
+                store.append(rows, names.quarantine(entity), note=note)
+        if marks.order is not None and marks.order < marks.silver:
+            caught_up = validated.where(ingested <= F.lit(marks.silver))
+            _advance_silver(
+                store,
+                caught_up,
+                entity,
+                marks.order,
+                marks.silver,
+                before_order,
+                write_silver=False,
+                cache=cache,
+            )
+        gained = _advance_silver(
+            store, validated, entity, marks.silver, through, before_silver, write_silver=True, cache=cache
         )
-        counts.read = validated.where(F.unix_micros(F.col("ingested_at")) >= F.lit(since)).count()
     finally:
         release(validated, cache)
-    counts.cleaned = counts.silver_total - before_silver
-    counts.quarantined = counts.quarantine_total - before_quarantine
+    counts.quarantined = int(rejected)
+    counts.quarantine_total = before_quarantine + counts.quarantined
+    counts.cleaned = gained
+    counts.silver_total = before_silver + gained
     if counts.quarantined:
         counts.reasons = reason_counts(store.read(names.quarantine(entity)), since)
-    return rows
+    return int(through)
 
 
-def build_derived(
-    store: DeltaStore, report: BatchReport, built_from: str, since: int, cache: bool = True
-) -> None:
-    """Rebuild silver, quarantine and gold from the whole of bronze: the three entities side by side, then the
-    nine insights side by side."""
+def _silver_note(store: DeltaStore) -> str:
+    """What the gold tables are built from: the silver tables' data versions."""
+    return json.dumps({e: store.data_version(names.silver(e)) for e in ENTITIES}, sort_keys=True)
+
+
+def _progress(store: DeltaStore) -> dict[str, int]:
+    """Per entity, the bronze ingest time the last run that finished its derived tables brought them all to."""
+    rows = (
+        store.read(names.batch_progress(), PROGRESS_SCHEMA)
+        .groupBy("entity")
+        .agg(F.max("bronze_through").alias("through"))
+        .collect()
+    )
+    return {row["entity"]: int(row["through"]) for row in rows}
+
+
+def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: bool = True) -> list[str]:
+    """Bring silver, silver_order and quarantine up to bronze (the three entities side by side), then, when
+    silver changed, rebuild the nine gold tables from it (side by side); the tables written."""
     started = time.monotonic()
-    silver = _parallel(
+    progress = _progress(store)
+    reached = _parallel(
         {
-            e: functools.partial(_build_silver, store, e, report.entities[e], built_from, since, cache)
+            e: functools.partial(_refresh_entity, store, e, report.entities[e], since, progress.get(e), cache)
             for e in ENTITIES
         }
     )
+    reached = {e: through for e, through in reached.items() if through is not None}
+    written = [name(e) for e in reached for name in (names.silver, names.silver_order, names.quarantine)]
+    if reached:
+        # What the tables that had nothing to write in this run (no commit) have come to as well.
+        rows = store.spark.createDataFrame(sorted(reached.items()), PROGRESS_SCHEMA)
+        store.append(rows, names.batch_progress())
+        written.append(names.batch_progress())
     report.seconds["silver"] = time.monotonic() - started
+    built_from = _silver_note(store)
+    gold = [names.gold(n) for n in INSIGHTS]
+    notes = _parallel({name: functools.partial(store.last_note, name) for name in gold})
+    if all(note == built_from for note in notes.values()):
+        report.rebuilt = bool(reached)
+        return written
     started = time.monotonic()
+    silver = {e: persisted(store.read(names.silver(e)), cache) for e in ENTITIES}
 
     def write_insight(name: str) -> int:
         # A gold table is a few hundred rows at most: one file.
@@ -280,8 +465,13 @@ def build_derived(
     finally:
         for rows in silver.values():
             release(rows, cache)
+    for entity, counts in report.entities.items():
+        if entity not in reached:
+            counts.silver_total = store.row_count(names.silver(entity))
+            counts.quarantine_total = store.row_count(names.quarantine(entity))
     report.seconds["gold"] = time.monotonic() - started
     report.rebuilt = True
+    return written + gold
 
 
 def maintain(store: DeltaStore, config: BatchConfig, tables: list[str], compact: bool) -> None:
@@ -307,16 +497,17 @@ def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: 
     started = time.monotonic()
     grown = [names.bronze(e) for e, c in report.entities.items() if c.lines]
     if grown:
-        # Compacted (when due) before silver reads it; upkeep commits change no data: the notes below skip them.
+        # Compacted (when due) before silver reads it; upkeep commits change no data: the marks skip them.
         maintain(store, config, grown, compact=True)
     upkeep = time.monotonic() - started
-    built_from = json.dumps({e: store.data_version(names.bronze(e)) for e in ENTITIES}, sort_keys=True)
-    notes = _parallel({name: functools.partial(store.last_note, name) for name in _derived_tables()})
-    if any(note != built_from for note in notes.values()):
-        build_derived(store, report, built_from, since, config.cache)
+    written = refresh_derived(store, report, since, config.cache)
+    if written:
         started = time.monotonic()
-        maintain(store, config, _derived_tables(), compact=False)
+        # Gold is overwritten whole (nothing to compact); silver, silver_order and quarantine grow by appends.
+        appended = [name for name in written if not name.startswith("gold/")]
+        maintain(store, config, appended, compact=True)
+        maintain(store, config, [name for name in written if name.startswith("gold/")], compact=False)
         upkeep += time.monotonic() - started
-    if grown or report.rebuilt:
+    if grown or written:
         report.seconds["upkeep"] = upkeep
     return report
