@@ -168,6 +168,103 @@ def gold_equal(spark, lake: Path, con) -> list[str]:
     return differ
 
 
+def stage(source: Path, raw: Path, records: int) -> int:
+    """Hard-link the sink files of `source` holding each topic's first `records` records into `raw` (those not
+    there yet), as the sink would land them; the files linked."""
+    linked = 0
+    for path in sorted(source.rglob("*.json")):
+        if int(path.stem.rsplit("+", 1)[1]) >= records:
+            continue
+        target = raw / path.relative_to(source)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+            linked += 1
+    return linked
+
+
+def daily(spark, work: Path, base: int, baseline_rev: str | None) -> list[dict]:
+    """A first load of `base` posts, then a run after 1% more landed and one after 10% more, on one lake; beside
+    each, DuckDB's full recompute of the same files (it has no incremental run) and, with `baseline_rev`, that
+    revision's job doing the same on a lake of its own."""
+    steps = [("first load", base), ("+1%", base + base // 100), ("+10%", base + base // 100 + base // 10)]
+    total = steps[-1][1]
+    data = work / f"posts-{total}"
+    if not (data / "raw").exists():
+        generate(total, data)
+    raw, lake, baseline_lake = data / "raw-daily", data / "lake-daily", data / "lake-daily-baseline"
+    for folder in (raw, lake, baseline_lake, data / "duck-daily"):
+        shutil.rmtree(folder, ignore_errors=True)
+    out = []
+    for label, posts in steps:
+        files = stage(data / "raw", raw, posts)
+        load_before = os.getloadavg()[0]
+        duck, con = run_duckdb(raw, data / "duck-daily")
+        spark_run = run_spark(spark, raw, lake)
+        differ = gold_equal(spark, lake, con)
+        baseline = None
+        if baseline_rev:
+            baseline = run_baseline(baseline_rev, raw, baseline_lake)
+            baseline["differ"] = gold_equal(spark, baseline_lake, con)
+        out.append(
+            {
+                "step": label,
+                "posts": posts,
+                "files": files,
+                "spark": spark_run,
+                "duckdb": duck,
+                "differ": differ,
+                "baseline": baseline,
+                "load": (load_before, os.getloadavg()[0]),
+                "rss": peak_rss_mb(spark),
+            }
+        )
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def daily_lines(results: list[dict], baseline_rev: str | None, base: int) -> list[str]:
+    """The daily table, a fragment of BENCHMARKS.md."""
+    first, first_baseline = results[0]["spark"]["total"], (results[0]["baseline"] or {}).get("total")
+    lines = [
+        "## Batch job: daily runs on a lake that holds the first load",
+        "",
+        f"A first load of {base:,} posts, then the job run again after 1% more posts landed and again after 10% more "
+        "(the sink files of the next offsets, 500 records each), on the same lake. Beside each run, DuckDB's full "
+        "recompute of all the files landed so far (bench/reference.sql, silver and gold written to Parquet): it has "
+        "no incremental run. Equal: the nine gold tables of the incremental run equal DuckDB's full recompute."
+        + (
+            f" Baseline: the batch job of revision `{baseline_rev}` (silver and quarantine rebuilt from the whole "
+            "of bronze whenever anything landed) doing the same on a lake of its own, in a process of its own."
+            if baseline_rev
+            else ""
+        ),
+        "",
+        (
+            "| run | posts landed | new files | Spark ingest (s) | Spark silver (s) | Spark gold (s) "
+            "| Spark upkeep (s) | Spark total (s) | / first load | DuckDB full (s) | Spark / DuckDB "
+            "| baseline total (s), / its first load, equal | peak RSS MB (JVM) | load avg (start, end) | equal |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
+    ]
+    for r in results:
+        s, b, seconds = r["spark"], r["baseline"], r["spark"]["seconds"]
+        before = (
+            f"{b['total']:.1f}, {b['total'] / first_baseline:.0%}, {'yes' if not b['differ'] else 'NO'}"
+            if b
+            else "-"
+        )
+        lines.append(
+            f"| {r['step']} | {r['posts']:,} | {r['files']:,} | {seconds.get('ingest', 0):.1f} | "
+            f"{seconds.get('silver', 0):.1f} | {seconds.get('gold', 0):.1f} | {seconds.get('upkeep', 0):.1f} | "
+            f"{s['total']:.1f} | {s['total'] / first:.0%} | {r['duckdb']['total']:.1f} | "
+            f"{s['total'] / r['duckdb']['total']:.1f} | {before} | {r['rss'].get('jvm', float('nan')):,.0f} | "
+            f"{r['load'][0]:.1f}, {r['load'][1]:.1f} | {'yes' if not r['differ'] else 'NO: ' + ', '.join(r['differ'])} |"
+        )
+    reproduce = f"--daily {base}" + (f" --baseline {baseline_rev}" if baseline_rev else "")
+    return lines + ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py {reproduce}`", ""]
+
+
 def main() -> int:
     """Run the sizes and write the fragment."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -182,6 +279,13 @@ def main() -> int:
     parser.add_argument(
         "--baseline", help="a git revision whose batch job also runs on the same files, for an A/B"
     )
+    parser.add_argument(
+        "--daily",
+        type=int,
+        metavar="POSTS",
+        help="instead of --sizes: a first load of POSTS posts, then runs after 1%% and 10%% more landed "
+        "(writes bench/results/batch_daily.md)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.workdir)
@@ -192,6 +296,18 @@ def main() -> int:
     started = time.monotonic()
     spark = get_spark("bench-batch")
     spark_start = time.monotonic() - started
+    if args.daily:
+        results = daily(spark, work, args.daily, args.baseline)
+        lines = daily_lines(results, args.baseline, args.daily)
+        out = (
+            Path(args.out).with_name("batch_daily.md")
+            if args.out == parser.get_default("out")
+            else Path(args.out)
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines), encoding="utf-8")
+        print("\n".join(lines))
+        return 0 if all(not r["differ"] and not (r["baseline"] or {}).get("differ") for r in results) else 1
     results = []
     for size in sizes:
         data = work / f"posts-{size}"

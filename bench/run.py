@@ -52,6 +52,9 @@ def assemble(failed: set[str]) -> str:
                 f"> The `{name}` benchmark failed in the last run; the figures below are from an earlier run.\n"
             )
         parts.append(fragment.read_text(encoding="utf-8").rstrip() + "\n")
+        # A benchmark's other tables (bench_batch.py --daily writes batch_daily.md), each from its own last run.
+        for extra in sorted((BENCH / "results").glob(f"{name}_*.md")):
+            parts.append(extra.read_text(encoding="utf-8").rstrip() + "\n")
     return "\n".join(parts)
 
 
