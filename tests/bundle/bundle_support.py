@@ -233,7 +233,8 @@ def landing(raw: Path) -> None:
 
 
 def lake_tables(lake: Path) -> dict[str, list[dict]]:
-    """Every Delta table under a lake root, rows sorted, with ingest times dropped and sources made relative."""
+    """Every Delta table under a lake root, rows sorted, with ingest times (and progress/batch's, the ingest time a
+    run reached) dropped and sources made relative."""
     from delta_tables import delta_rows
 
     tables = {}
@@ -241,6 +242,7 @@ def lake_tables(lake: Path) -> dict[str, list[dict]]:
         rows = delta_rows(log.parent)
         for row in rows:
             row.pop("ingested_at", None)
+            row.pop("bronze_through", None)
             for key in ("source_file", "source"):
                 if row.get(key):
                     row[key] = row[key].rsplit("/", 1)[-1]
