@@ -114,15 +114,22 @@ def run_baseline(rev: str, raw: Path, lake: Path) -> dict:
     tree = REPO / "bench" / "out" / f"baseline-{rev}"
     if not tree.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True)
-    env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree / 'emulator'}"}
+    # The worktree has no jars of its own: `make setup` fetched them into this checkout.
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree / 'emulator'}",
+        "PINTEREST_JARS": os.environ.get("PINTEREST_JARS", str(REPO / "jars" / "lib")),
+    }
     done = subprocess.run(
         [sys.executable, "-c", _BASELINE_RUN, str(raw), str(lake)],
         env=env,
         cwd=tree,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"the baseline's batch job failed: {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
