@@ -204,25 +204,37 @@ class DeltaStore:
             found[int(note["version"])] = TxnCommit(int(note["version"]), rows, facts)
         return found
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, spark: SparkSession | None = None) -> bool:
         """True when the table exists."""
-        return self.version(name) is not None
+        return self._load(name, spark or self.spark) is not None
+
+    def _load(self, name: str, spark: SparkSession) -> DataFrame | None:
+        """The table's current snapshot, or None when there is no table. Resolving the schema is what finds out
+        (under Spark Connect too, where reading is lazy): it costs a tenth of the one-commit DESCRIBE HISTORY that
+        would answer the same, which runs a Spark job."""
+        qualified = self.qualified(name)
+        try:
+            if qualified:
+                frame = spark.read.table(qualified)
+            else:
+                frame = spark.read.format("delta").load(table_path(self.lake, name))
+            _ = frame.schema  # resolving it is what fails for a missing table
+        except AnalysisException:
+            return None
+        return frame
 
     def read(
         self, name: str, schema: T.StructType | None = None, spark: SparkSession | None = None
     ) -> DataFrame:
         """The table's current snapshot (an empty frame of `schema` when it does not exist)."""
         spark = spark or self.spark
-        if self.history(name, 1, spark) is None:
-            return spark.createDataFrame([], schema or T.StructType([]))
-        qualified = self.qualified(name)
-        if qualified:
-            return spark.read.table(qualified)
-        return spark.read.format("delta").load(table_path(self.lake, name))
+        frame = self._load(name, spark)
+        return spark.createDataFrame([], schema or T.StructType([])) if frame is None else frame
 
     def row_count(self, name: str) -> int:
         """Rows in the table's current snapshot (0 when there is no table); Delta answers from its statistics."""
-        return self.read(name).count() if self.exists(name) else 0
+        frame = self._load(name, self.spark)
+        return 0 if frame is None else frame.count()
 
     # --- writing -----------------------------------------------------------------------------------------------
 
@@ -305,10 +317,9 @@ class DeltaStore:
 
         The rows inserted, or None when the transaction was committed before (the batch is a replay).
         """
-        spark = df.sparkSession
-        if self.history(name, 1, spark) is not None:
-            known = self.read(name, spark=spark).select(*keys)
-            df = df.join(known, keys, "left_anti").select(*df.columns)
+        table = self._load(name, df.sparkSession)
+        if table is not None:
+            df = df.join(table.select(*keys), keys, "left_anti").select(*df.columns)
         return self.append(df, name, txn, facts)
 
     def upsert(self, df: DataFrame, name: str, keys: list[str], txn: Txn, slice_column: str) -> int | None:
@@ -321,18 +332,14 @@ class DeltaStore:
         spark = df.sparkSession
         low, rows = df.agg(F.min(F.unix_micros(F.col(slice_column))), F.count(F.lit(1))).first()
         facts = {"upserted": int(rows)}
-        if self.history(name, 1, spark) is None:
+        table = self._load(name, spark)
+        if table is None:
             written = self.append(df, name, txn, facts)
             return None if written is None else rows
         if not rows:
             return 0
         in_slice = F.unix_micros(F.col(slice_column)) >= F.lit(low)
-        kept = (
-            self.read(name, spark=spark)
-            .where(in_slice)
-            .join(df.select(*keys), keys, "left_anti")
-            .select(*df.columns)
-        )
+        kept = table.where(in_slice).join(df.select(*keys), keys, "left_anti").select(*df.columns)
         predicate = f"unix_micros(`{slice_column}`) >= {int(low)}"
         written = self._write(
             kept.unionByName(df), name, "overwrite", txn, None, {"replaceWhere": predicate}, facts
@@ -346,7 +353,7 @@ class DeltaStore:
         ref, done = self.ref(name), []
         history = self._written.pop(name, None)
         if compact:
-            if history is None and self.history(name, 1) is None:
+            if history is None and not self.exists(name):
                 return []
             files = self.spark.sql(f"DESCRIBE DETAIL {ref}").select("numFiles").first()[0]
             if files >= upkeep.compact_min_files:
