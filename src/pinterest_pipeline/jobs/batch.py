@@ -354,11 +354,6 @@ def _refresh_entity(
         marks.silver = marks.order = None
         before_silver = 0
     bronze = _ingested_after(store.read(names.bronze(entity), BRONZE_SCHEMA), marks.low())
-    through = bronze.agg(F.max(F.unix_micros(F.col("ingested_at")))).first()[0]
-    if through is None:
-        if None not in (marks.silver, marks.quarantine):
-            return None  # nothing new
-        through = marks.low() or 0  # no bronze yet: the tables are created empty
     # The new bronze rows are parsed once for all three tables; the raw text is kept only for rejected records.
     validated = persisted(
         validate(bronze, entity).select(
@@ -373,10 +368,15 @@ def _refresh_entity(
     try:
         ingested = F.unix_micros(F.col("ingested_at"))
         after_quarantine = F.lit(True) if marks.quarantine is None else ingested > F.lit(marks.quarantine)
-        read, rejected = validated.agg(
+        through, read, rejected = validated.agg(
+            F.max(ingested),
             F.count(F.when(ingested >= F.lit(since), 1)),
             F.count(F.when(F.col("reason").isNotNull() & after_quarantine, 1)),
         ).first()
+        if through is None:
+            if None not in (marks.silver, marks.quarantine):
+                return None  # nothing new
+            through = marks.low() or 0  # no bronze yet: the tables are created empty
         counts.read = int(read)
         if rejected or marks.quarantine is None:
             source = with_element(F.concat_ws(":", F.col("source_file"), F.col("line").cast("string")))
@@ -449,8 +449,8 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
     report.seconds["silver"] = time.monotonic() - started
     built_from = _silver_note(store)
     gold = [names.gold(n) for n in INSIGHTS]
-    notes = _parallel({name: functools.partial(store.last_note, name) for name in gold})
-    if all(note == built_from for note in notes.values()):
+    # One stale table (silver moved on, or a run stopped while writing gold) is enough to rebuild them all.
+    if all(store.last_note(name) == built_from for name in gold):
         report.rebuilt = bool(reached)
         return written
     started = time.monotonic()
