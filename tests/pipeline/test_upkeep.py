@@ -1,4 +1,4 @@
-"""Table upkeep: 12 daily landings, the batch job run after each; the number of data files of every table stays
+"""Table upkeep: 10 daily landings, the batch job run after each; the number of data files of every table stays
 bounded (compaction of bronze, VACUUM past the retention) and the tables equal one run over all the landings."""
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pinterest_pipeline.session import LOCAL_SHUFFLE_PARTITIONS
 
 from .sink import sink_files
 
-DAYS = 12
+DAYS = 10
 ENTITIES = ("pin", "geo", "user")
 TABLES = [f"{layer}/{e}" for layer in ("bronze", "silver", "quarantine") for e in ENTITIES] + [
     f"gold/{name}" for name in INSIGHTS
 ]
 # Compact at 4 files, vacuum at 2 removed files past a zero retention (the job's defaults, 32 and 32 past 7
-# days, would not be reached by a dozen small runs, and the bound would say nothing): bronze is compacted three
-# times, and every table vacuumed, within the 12 days.
+# days, would not be reached by ten small runs, and the bound would say nothing): bronze is compacted three
+# times (days 4, 7 and 10), and every table vacuumed, within the 10 days.
 UPKEEP = Upkeep(retain_hours=0, compact_min_files=4, vacuum_min_files=2)
 # Live files: bronze fewer than compact_min_files, silver and quarantine up to one per shuffle partition, a gold
 # table one. Upkeep leaves fewer than vacuum_min_files removed files beside them.
@@ -57,7 +57,7 @@ def rows(lake: Path, name: str) -> list[str]:
     )
 
 
-def test_a_dozen_daily_runs_keep_the_files_bounded_and_the_tables_unchanged(spark, tmp_path):
+def test_ten_daily_runs_keep_the_files_bounded_and_the_tables_unchanged(spark, tmp_path):
     raw, daily, once = tmp_path / "raw", tmp_path / "daily", tmp_path / "once"
     most = dict.fromkeys(TABLES, 0)
     for day in range(DAYS):
