@@ -12,8 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real"
+from outside_inputs import real_data_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "emulator"))
 
@@ -84,7 +83,5 @@ def kinesis_endpoint():
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """../shared/real, the real source rows (tests that need them skip where the folder is absent)."""
-    if not (REAL_DATA / "seed100_first2000_draws").is_dir():
-        pytest.skip(f"real data not found at {REAL_DATA} (it lives beside the repository, in ../shared/real)")
-    return REAL_DATA
+    """The real source rows with the original emulator's first draws (skips where they are absent)."""
+    return real_data_dir("seed100_first2000_draws")

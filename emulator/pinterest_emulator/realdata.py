@@ -1,4 +1,4 @@
-"""Loads the real source rows (../shared/real) as chunks of the three tables, for users who have them.
+"""Loads the real source rows (the course's three tables as files) as chunks of the three tables.
 
 The geolocation and user tables are complete. The post table is only partly known (4,219 of 11,154 rows, some
 with fields the public notebooks did not show): every unknown post, and every unknown field of a known post, is
@@ -41,7 +41,9 @@ def load_real(directory: str | Path, seed: int) -> tuple[int, int, Iterator[Chun
     root = Path(directory)
     missing = [name for name in FILES if not (root / name).is_file()]
     if missing:
-        raise InputError(f"{root} lacks {', '.join(missing)} (expected the files of ../shared/real)")
+        raise InputError(
+            f"{root} lacks {', '.join(missing)} (expected the real tables' files: {', '.join(FILES)})"
+        )
     try:
         geos = [
             {

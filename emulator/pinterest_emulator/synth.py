@@ -1,4 +1,4 @@
-"""Synthetic source rows that reproduce the facts of the real tables (../shared/real/README.md).
+"""Synthetic source rows that reproduce the facts of the real tables.
 
 How the real table is shaped, and how it is reproduced here:
 - People. Every attribute of a person (first and last name in alphabetical order, age, date joined, country in

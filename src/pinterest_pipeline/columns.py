@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-# Values the source writes where it has no data (see ../shared/real/README.md); they all mean null.
+# Values the source writes where it has no data; they all mean null (docs/design.md, "Data contract").
 PLACEHOLDERS = (
     "",
     "No Title Data Available",

@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-VALIDATOR = REPO.parent / "shared" / "databricks" / "validate_bundle.py"
 TOOLS_VENV = REPO / ".venv-airflow"
 NOTEBOOK_HEADER = "# Databricks notebook source"
 CELL_SEPARATOR = "# COMMAND ----------"

@@ -12,7 +12,6 @@ import yaml
 from bundle_support import (
     REFERENCE,
     REPO,
-    VALIDATOR,
     bundle_files,
     join_by_key,
     merge,
@@ -20,18 +19,15 @@ from bundle_support import (
     run_tools_script,
     variables,
 )
+from outside_inputs import bundle_validator
 
 ISSUE_VARIABLES = {"catalog", "schema", "raw_root", "stream_prefix", "region", "service_credential"}
 
 
 def validate(root) -> subprocess.CompletedProcess:
-    """Run the official validator (../shared/databricks/validate_bundle.py) on a bundle root."""
-    if not VALIDATOR.exists():
-        pytest.skip(
-            f"bundle validator not found at {VALIDATOR} (it lives beside the repository, in ../shared)"
-        )
+    """Run the official bundle validator on a bundle root."""
     return subprocess.run(
-        [sys.executable, str(VALIDATOR), str(root)], capture_output=True, text=True, check=False
+        [sys.executable, str(bundle_validator()), str(root)], capture_output=True, text=True, check=False
     )
 
 

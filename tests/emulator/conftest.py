@@ -14,8 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-REAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "real"
+from outside_inputs import real_data_dir
 
 
 @pytest.fixture
@@ -26,10 +25,8 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture(scope="session")
 def real_source_dir() -> Path:
-    """../shared/real (skips where the folder is absent: the real rows are never copied into the repository)."""
-    if not (REAL_DIR / "geolocation_data.csv").is_file():
-        pytest.skip(f"real data not found at {REAL_DIR}")
-    return REAL_DIR
+    """The real source rows (skips where they are absent: they are never copied into the repository)."""
+    return real_data_dir("geolocation_data.csv")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""A generated database (11,154 rows, seed 1) against the facts of ../shared/real/README.md and the real rows.
+"""A generated database (11,154 rows, seed 1) against the known facts of the real tables and their rows.
 
 Tolerances: a share is "the same" when it is within four standard errors of the difference of two binomial
 shares (sqrt(p(1-p)(1/n1 + 1/n2))) plus 0.2 points; follower formats are drawn per poster, not per post, so
