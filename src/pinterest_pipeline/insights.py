@@ -1,4 +1,9 @@
-"""The nine historical insights of docs/design.md, as pure functions of the silver tables (joined on ind).
+"""The nine historical insights of docs/design.md, as pure functions of the silver tables joined on ind.
+
+The silver tables are joined once, into `posts`: one row per post with what the insights read of the post, its
+geolocation and its user (null where silver holds none for its ind). Eight insights are aggregates of that frame;
+`users_joined_by_year` counts the user table alone. A post without a geolocation has no country or post year, one
+without a user no age group or join year, so each insight counts exactly the posts an inner join would give it.
 
 Choices, documented here and in README.md:
 - "Most popular" keeps every tied category (rank 1 by count), in every table that picks a top category.
@@ -14,6 +19,7 @@ Choices, documented here and in README.md:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -52,53 +58,68 @@ def _most_posted_category(df: DataFrame, group: str) -> DataFrame:
     return _top_by(counts, [group], "category_count").select(group, "category", "category_count")
 
 
-def popular_category_by_country(pin: DataFrame, geo: DataFrame) -> DataFrame:
-    """The most posted category in each country (ties kept)."""
-    return _most_posted_category(pin.join(geo, on="ind", how="inner"), "country")
-
-
-def popular_category_by_year(pin: DataFrame, geo: DataFrame) -> DataFrame:
-    """The most posted category in each year of the post timestamp, 2018-2022 (ties kept)."""
-    posts = pin.join(geo, on="ind", how="inner").withColumn("post_year", F.year("timestamp"))
-    in_range = posts.where(F.col("post_year").between(*POST_YEARS))
-    return _most_posted_category(in_range, "post_year")
-
-
-def most_followed_user_by_country(pin: DataFrame, geo: DataFrame) -> DataFrame:
-    """The poster with most followers in each country (ties kept)."""
-    posters = (
-        pin.join(geo, on="ind", how="inner")
-        .where(
-            F.col("country").isNotNull()
-            & F.col("poster_name").isNotNull()
-            & F.col("follower_count").isNotNull()
+def posts(pin: DataFrame, geo: DataFrame, user: DataFrame) -> DataFrame:
+    """One row per post: its category, poster and followers, its geolocation's country and year, its user's age
+    group and join year (null where the post has no geolocation or no user)."""
+    return (
+        pin.select("ind", "category", "poster_name", "follower_count")
+        .join(
+            geo.select("ind", "country", F.year("timestamp").alias("post_year")),
+            on="ind",
+            how="left",
         )
+        .join(
+            user.select(
+                "ind",
+                age_group(F.col("age")).alias("age_group"),
+                F.year("date_joined").alias("join_year"),
+            ),
+            on="ind",
+            how="left",
+        )
+    )
+
+
+def popular_category_by_country(posts: DataFrame) -> DataFrame:
+    """The most posted category in each country (ties kept)."""
+    return _most_posted_category(posts, "country")
+
+
+def popular_category_by_year(posts: DataFrame) -> DataFrame:
+    """The most posted category in each year of the post timestamp, 2018-2022 (ties kept)."""
+    return _most_posted_category(posts.where(F.col("post_year").between(*POST_YEARS)), "post_year")
+
+
+def most_followed_user_by_country(posts: DataFrame) -> DataFrame:
+    """The poster with most followers in each country (ties kept)."""
+    posters = posts.where(
+        F.col("country").isNotNull() & F.col("poster_name").isNotNull() & F.col("follower_count").isNotNull()
+    ).select("country", "poster_name", "follower_count")
+    # The top count per country first (one row a country, broadcast): no sort of every post, as a rank would need.
+    top = posters.groupBy("country").agg(F.max("follower_count").alias("_top"))
+    return (
+        posters.join(F.broadcast(top), on="country", how="inner")
+        .where(F.col("follower_count") == F.col("_top"))
         .select("country", "poster_name", "follower_count")
         .distinct()
     )
-    return _top_by(posters, ["country"], "follower_count").select("country", "poster_name", "follower_count")
 
 
-def most_followed_country(pin: DataFrame, geo: DataFrame) -> DataFrame:
+def most_followed_country(posts: DataFrame) -> DataFrame:
     """Exactly one row: the country whose top poster has most followers (a tie goes to the first name A-Z)."""
-    tops = most_followed_user_by_country(pin, geo).select("country", "follower_count").distinct()
+    tops = most_followed_user_by_country(posts).select("country", "follower_count").distinct()
     return tops.orderBy(F.col("follower_count").desc(), F.col("country").asc()).limit(1)
 
 
-def _with_age_group(pin: DataFrame, user: DataFrame) -> DataFrame:
-    return pin.join(user, on="ind", how="inner").withColumn("age_group", age_group(F.col("age")))
-
-
-def popular_category_by_age_group(pin: DataFrame, user: DataFrame) -> DataFrame:
+def popular_category_by_age_group(posts: DataFrame) -> DataFrame:
     """The most posted category in each age group (ties kept)."""
-    return _most_posted_category(_with_age_group(pin, user), "age_group")
+    return _most_posted_category(posts, "age_group")
 
 
-def median_followers_by_age_group(pin: DataFrame, user: DataFrame) -> DataFrame:
+def median_followers_by_age_group(posts: DataFrame) -> DataFrame:
     """The median follower count of the posts of each age group."""
     return (
-        _with_age_group(pin, user)
-        .where(F.col("age_group").isNotNull() & F.col("follower_count").isNotNull())
+        posts.where(F.col("age_group").isNotNull() & F.col("follower_count").isNotNull())
         .groupBy("age_group")
         .agg(exact_median(F.col("follower_count")).alias("median_follower_count"))
     )
@@ -116,50 +137,59 @@ def users_joined_by_year(user: DataFrame) -> DataFrame:
     )
 
 
-def _joined_posts(pin: DataFrame, user: DataFrame) -> DataFrame:
-    return (
-        _with_age_group(pin, user)
-        .withColumn("post_year", F.year("date_joined"))
-        .where(F.col("post_year").between(*JOIN_YEARS) & F.col("follower_count").isNotNull())
+def _by_join_year(posts: DataFrame) -> DataFrame:
+    """The posts with a known follower count whose user joined in 2015-2020, the join year as `post_year` (the
+    course's name for it)."""
+    return posts.where(F.col("join_year").between(*JOIN_YEARS) & F.col("follower_count").isNotNull()).select(
+        "age_group", F.col("join_year").alias("post_year"), "follower_count"
     )
 
 
-def median_followers_by_join_year(pin: DataFrame, user: DataFrame) -> DataFrame:
+def median_followers_by_join_year(posts: DataFrame) -> DataFrame:
     """The median follower count of the posts of users who joined in each year, 2015-2020."""
     return (
-        _joined_posts(pin, user)
+        _by_join_year(posts)
         .groupBy("post_year")
         .agg(exact_median(F.col("follower_count")).alias("median_follower_count"))
     )
 
 
-def median_followers_by_age_group_and_join_year(pin: DataFrame, user: DataFrame) -> DataFrame:
+def median_followers_by_age_group_and_join_year(posts: DataFrame) -> DataFrame:
     """The median follower count by age group and join year, 2015-2020."""
     return (
-        _joined_posts(pin, user)
+        _by_join_year(posts)
         .where(F.col("age_group").isNotNull())
         .groupBy("age_group", "post_year")
         .agg(exact_median(F.col("follower_count")).alias("median_follower_count"))
     )
 
 
-def _pin_geo(f: Callable[[DataFrame, DataFrame], DataFrame]) -> Callable[[dict[str, DataFrame]], DataFrame]:
-    return lambda t: f(t["pin"], t["geo"])
+@dataclass(frozen=True)
+class InsightInputs:
+    """What the insights are computed from: the joined `posts` and the user table."""
+
+    posts: DataFrame
+    user: DataFrame
+
+    @classmethod
+    def of(cls, pin: DataFrame, geo: DataFrame, user: DataFrame) -> InsightInputs:
+        """The inputs of the silver tables."""
+        return cls(posts(pin, geo, user), user)
 
 
-def _pin_user(f: Callable[[DataFrame, DataFrame], DataFrame]) -> Callable[[dict[str, DataFrame]], DataFrame]:
-    return lambda t: f(t["pin"], t["user"])
+def _of_posts(f: Callable[[DataFrame], DataFrame]) -> Callable[[InsightInputs], DataFrame]:
+    return lambda inputs: f(inputs.posts)
 
 
-# table name -> insight over the silver tables {"pin": ..., "geo": ..., "user": ...}
-INSIGHTS: dict[str, Callable[[dict[str, DataFrame]], DataFrame]] = {
-    "popular_category_by_country": _pin_geo(popular_category_by_country),
-    "popular_category_by_year": _pin_geo(popular_category_by_year),
-    "most_followed_user_by_country": _pin_geo(most_followed_user_by_country),
-    "most_followed_country": _pin_geo(most_followed_country),
-    "popular_category_by_age_group": _pin_user(popular_category_by_age_group),
-    "median_followers_by_age_group": _pin_user(median_followers_by_age_group),
-    "users_joined_by_year": lambda t: users_joined_by_year(t["user"]),
-    "median_followers_by_join_year": _pin_user(median_followers_by_join_year),
-    "median_followers_by_age_group_and_join_year": _pin_user(median_followers_by_age_group_and_join_year),
+# table name -> insight
+INSIGHTS: dict[str, Callable[[InsightInputs], DataFrame]] = {
+    "popular_category_by_country": _of_posts(popular_category_by_country),
+    "popular_category_by_year": _of_posts(popular_category_by_year),
+    "most_followed_user_by_country": _of_posts(most_followed_user_by_country),
+    "most_followed_country": _of_posts(most_followed_country),
+    "popular_category_by_age_group": _of_posts(popular_category_by_age_group),
+    "median_followers_by_age_group": _of_posts(median_followers_by_age_group),
+    "users_joined_by_year": lambda inputs: users_joined_by_year(inputs.user),
+    "median_followers_by_join_year": _of_posts(median_followers_by_join_year),
+    "median_followers_by_age_group_and_join_year": _of_posts(median_followers_by_age_group_and_join_year),
 }

@@ -100,11 +100,11 @@ def test_stream_notebook_reports_and_displays_its_run(stream_runs):
 
 
 def test_only_the_classic_run_persists_dataframes(batch_runs):
-    # The notebook (classic compute) persists, per entity, the validated new bronze rows, the records that change
-    # silver and the silver table the insights read; the command line run as the serverless task runs it persists
-    # nothing, and builds the same tables (the test above).
+    # The notebook (classic compute) persists, per entity, the validated new bronze rows and the records that
+    # change silver, and once the joined posts the insights read; the command line run as the serverless task runs
+    # it persists nothing, and builds the same tables (the test above).
     calls = batch_runs["persist_calls"]
-    assert calls.count("notebook") == 9
+    assert calls.count("notebook") == 7
     assert "cli" not in calls
 
 

@@ -35,7 +35,7 @@ from pyspark.sql.streaming import StreamingQuery
 from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError
-from pinterest_pipeline.insights import INSIGHTS
+from pinterest_pipeline.insights import INSIGHTS, InsightInputs, posts
 from pinterest_pipeline.lake import (
     DeltaStore,
     Txn,
@@ -454,17 +454,19 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
         report.rebuilt = bool(reached)
         return written
     started = time.monotonic()
-    silver = {e: persisted(store.read(names.silver(e)), cache) for e in ENTITIES}
+    silver = {e: store.read(names.silver(e)) for e in ENTITIES}
+    # The silver tables joined once, kept for the eight insights that aggregate it.
+    joined = persisted(posts(silver["pin"], silver["geo"], silver["user"]), cache)
+    inputs = InsightInputs(joined, silver["user"])
 
     def write_insight(name: str) -> int:
         # A gold table is a few hundred rows at most: one file.
-        return store.overwrite(INSIGHTS[name](silver).coalesce(1), names.gold(name), built_from)
+        return store.overwrite(INSIGHTS[name](inputs).coalesce(1), names.gold(name), built_from)
 
     try:
         report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
     finally:
-        for rows in silver.values():
-            release(rows, cache)
+        release(joined, cache)
     for entity, counts in report.entities.items():
         if entity not in reached:
             counts.silver_total = store.row_count(names.silver(entity))
