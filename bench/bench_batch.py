@@ -5,7 +5,9 @@ records per file, the deployed flush.size). The Spark job (read = ingest to bron
 dedupe + write, gold = nine insights + write) and bench/reference.sql in DuckDB (read + clean + insights, with the
 silver and gold tables written to Parquet) run on the same files in the same run; their gold tables must be equal.
 With `--baseline REV` the batch job of git revision REV (checked out under bench/out/) runs on the same files in
-the same run too, in its own process: an A/B of two versions of the job beside the same reference.
+the same run too, in its own process: an A/B of two versions of the job beside the same reference. With
+`--connect` this revision's job also runs through Spark Connect (a local Connect server, `SPARK_REMOTE=local[2]`,
+as databricks-connect and serverless compute run it) in its own process on a lake of its own.
 Writes bench/results/batch.md (a fragment of BENCHMARKS.md). Run: `python bench/bench_batch.py [--sizes 100000,1000000,3000000]`.
 """
 
@@ -98,11 +100,11 @@ def run_spark(spark, raw: Path, lake: Path) -> dict:
     }
 
 
-_BASELINE_RUN = """
+_JOB_RUN = """
 import json, sys, time
 from pinterest_pipeline.jobs.batch import BatchConfig, run_batch
 from pinterest_pipeline.session import get_spark
-spark = get_spark("bench-batch-baseline")
+spark = get_spark("bench-batch-process")
 started = time.monotonic()
 report = run_batch(spark, BatchConfig(sys.argv[1], sys.argv[2]))
 print(json.dumps({"total": time.monotonic() - started, "seconds": report.seconds}))
@@ -110,18 +112,29 @@ print(json.dumps({"total": time.monotonic() - started, "seconds": report.seconds
 
 
 def run_baseline(rev: str, raw: Path, lake: Path) -> dict:
-    """The batch job of revision `rev` on a fresh lake, in a process of its own (its code first on the path)."""
+    """The batch job of revision `rev` on `lake`, in a process of its own (its code first on the path)."""
     tree = REPO / "bench" / "out" / f"baseline-{rev}"
     if not tree.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True)
-    # The worktree has no jars of its own: `make setup` fetched them into this checkout.
+    return _run_job_process(tree, raw, lake, {}, "the baseline's")
+
+
+def run_connect(raw: Path, lake: Path) -> dict:
+    """This revision's batch job through a local Spark Connect server, in a process of its own, on `lake`."""
+    return _run_job_process(REPO, raw, lake, {"SPARK_REMOTE": "local[2]"}, "the Connect")
+
+
+def _run_job_process(tree: Path, raw: Path, lake: Path, extra_env: dict[str, str], who: str) -> dict:
+    """The batch job of the code in `tree` on `lake`, in a process of its own: total and stage seconds."""
+    # A worktree has no jars of its own: `make setup` fetched them into this checkout.
     env = {
         **os.environ,
         "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree / 'emulator'}",
         "PINTEREST_JARS": os.environ.get("PINTEREST_JARS", str(REPO / "jars" / "lib")),
+        **extra_env,
     }
     done = subprocess.run(
-        [sys.executable, "-c", _BASELINE_RUN, str(raw), str(lake)],
+        [sys.executable, "-c", _JOB_RUN, str(raw), str(lake)],
         env=env,
         cwd=tree,
         capture_output=True,
@@ -129,7 +142,7 @@ def run_baseline(rev: str, raw: Path, lake: Path) -> dict:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the baseline's batch job failed: {done.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"{who} batch job failed: {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -190,17 +203,19 @@ def stage(source: Path, raw: Path, records: int) -> int:
     return linked
 
 
-def daily(spark, work: Path, base: int, baseline_rev: str | None) -> list[dict]:
+def daily(spark, work: Path, base: int, baseline_rev: str | None, connect: bool = False) -> list[dict]:
     """A first load of `base` posts, then a run after 1% more landed and one after 10% more, on one lake; beside
     each, DuckDB's full recompute of the same files (it has no incremental run) and, with `baseline_rev`, that
-    revision's job doing the same on a lake of its own."""
+    revision's job doing the same on a lake of its own, and with `connect` this revision's job through Spark
+    Connect on another."""
     steps = [("first load", base), ("+1%", base + base // 100), ("+10%", base + base // 100 + base // 10)]
     total = steps[-1][1]
     data = work / f"posts-{total}"
     if not (data / "raw").exists():
         generate(total, data)
     raw, lake, baseline_lake = data / "raw-daily", data / "lake-daily", data / "lake-daily-baseline"
-    for folder in (raw, lake, baseline_lake, data / "duck-daily"):
+    connect_lake = data / "lake-daily-connect"
+    for folder in (raw, lake, baseline_lake, connect_lake, data / "duck-daily"):
         shutil.rmtree(folder, ignore_errors=True)
     out = []
     for label, posts in steps:
@@ -213,6 +228,10 @@ def daily(spark, work: Path, base: int, baseline_rev: str | None) -> list[dict]:
         if baseline_rev:
             baseline = run_baseline(baseline_rev, raw, baseline_lake)
             baseline["differ"] = gold_equal(spark, baseline_lake, con)
+        connected = None
+        if connect:
+            connected = run_connect(raw, connect_lake)
+            connected["differ"] = gold_equal(spark, connect_lake, con)
         out.append(
             {
                 "step": label,
@@ -222,6 +241,7 @@ def daily(spark, work: Path, base: int, baseline_rev: str | None) -> list[dict]:
                 "duckdb": duck,
                 "differ": differ,
                 "baseline": baseline,
+                "connect": connected,
                 "load": (load_before, os.getloadavg()[0]),
                 "rss": peak_rss_mb(spark),
             }
@@ -230,9 +250,20 @@ def daily(spark, work: Path, base: int, baseline_rev: str | None) -> list[dict]:
     return out
 
 
-def daily_lines(results: list[dict], baseline_rev: str | None, base: int) -> list[str]:
+def _beside(run: dict | None, ratio: str) -> str:
+    """A cell for a job run in a process of its own: its total, `ratio`, whether its gold tables are equal."""
+    return "-" if not run else f"{run['total']:.1f}, {ratio}, {'yes' if not run['differ'] else 'NO'}"
+
+
+def _all_equal(result: dict) -> bool:
+    """Every job of a size or step wrote the gold tables DuckDB computed."""
+    return not result["differ"] and not any((result[k] or {}).get("differ") for k in ("baseline", "connect"))
+
+
+def daily_lines(results: list[dict], baseline_rev: str | None, base: int, connect: bool = False) -> list[str]:
     """The daily table, a fragment of BENCHMARKS.md."""
-    first, first_baseline = results[0]["spark"]["total"], (results[0]["baseline"] or {}).get("total")
+    first = results[0]["spark"]["total"]
+    first_of = {k: (results[0][k] or {}).get("total") for k in ("baseline", "connect")}
     lines = [
         "## Batch job: daily runs on a lake that holds the first load",
         "",
@@ -241,34 +272,45 @@ def daily_lines(results: list[dict], baseline_rev: str | None, base: int) -> lis
         "recompute of all the files landed so far (bench/reference.sql, silver and gold written to Parquet): it has "
         "no incremental run. Equal: the nine gold tables of the incremental run equal DuckDB's full recompute."
         + (
-            f" Baseline: the batch job of revision `{baseline_rev}` (silver and quarantine rebuilt from the whole "
-            "of bronze whenever anything landed) doing the same on a lake of its own, in a process of its own."
+            f" Baseline: the batch job of revision `{baseline_rev}` doing the same on a lake of its own, in a "
+            "process of its own."
             if baseline_rev
+            else ""
+        )
+        + (
+            " Connect: this revision's job through a local Spark Connect server (`SPARK_REMOTE=local[2]`) doing the "
+            "same on a lake of its own, in a process of its own."
+            if connect
             else ""
         ),
         "",
         (
             "| run | posts landed | new files | Spark ingest (s) | Spark silver (s) | Spark gold (s) "
             "| Spark upkeep (s) | Spark total (s) | / first load | DuckDB full (s) | Spark / DuckDB "
-            "| baseline total (s), / its first load, equal | peak RSS MB (JVM) | load avg (start, end) | equal |"
+            "| baseline total (s), / its first load, equal | Connect total (s), / its first load, equal "
+            "| peak RSS MB (JVM) | load avg (start, end) | equal |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|",
     ]
     for r in results:
-        s, b, seconds = r["spark"], r["baseline"], r["spark"]["seconds"]
-        before = (
-            f"{b['total']:.1f}, {b['total'] / first_baseline:.0%}, {'yes' if not b['differ'] else 'NO'}"
-            if b
-            else "-"
-        )
+        s, seconds = r["spark"], r["spark"]["seconds"]
+        beside = {
+            k: _beside(r[k], f"{r[k]['total'] / first_of[k]:.0%}" if r[k] else "")
+            for k in ("baseline", "connect")
+        }
         lines.append(
             f"| {r['step']} | {r['posts']:,} | {r['files']:,} | {seconds.get('ingest', 0):.1f} | "
             f"{seconds.get('silver', 0):.1f} | {seconds.get('gold', 0):.1f} | {seconds.get('upkeep', 0):.1f} | "
             f"{s['total']:.1f} | {s['total'] / first:.0%} | {r['duckdb']['total']:.1f} | "
-            f"{s['total'] / r['duckdb']['total']:.1f} | {before} | {r['rss'].get('jvm', float('nan')):,.0f} | "
+            f"{s['total'] / r['duckdb']['total']:.1f} | {beside['baseline']} | {beside['connect']} | "
+            f"{r['rss'].get('jvm', float('nan')):,.0f} | "
             f"{r['load'][0]:.1f}, {r['load'][1]:.1f} | {'yes' if not r['differ'] else 'NO: ' + ', '.join(r['differ'])} |"
         )
-    reproduce = f"--daily {base}" + (f" --baseline {baseline_rev}" if baseline_rev else "")
+    reproduce = (
+        f"--daily {base}"
+        + (f" --baseline {baseline_rev}" if baseline_rev else "")
+        + (" --connect" if connect else "")
+    )
     return lines + ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py {reproduce}`", ""]
 
 
@@ -285,6 +327,11 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "batch.md"))
     parser.add_argument(
         "--baseline", help="a git revision whose batch job also runs on the same files, for an A/B"
+    )
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="also run this revision's job through a local Spark Connect server, in a process of its own",
     )
     parser.add_argument(
         "--daily",
@@ -304,8 +351,8 @@ def main() -> int:
     spark = get_spark("bench-batch")
     spark_start = time.monotonic() - started
     if args.daily:
-        results = daily(spark, work, args.daily, args.baseline)
-        lines = daily_lines(results, args.baseline, args.daily)
+        results = daily(spark, work, args.daily, args.baseline, args.connect)
+        lines = daily_lines(results, args.baseline, args.daily, args.connect)
         out = (
             Path(args.out).with_name("batch_daily.md")
             if args.out == parser.get_default("out")
@@ -314,14 +361,14 @@ def main() -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("\n".join(lines), encoding="utf-8")
         print("\n".join(lines))
-        return 0 if all(not r["differ"] and not (r["baseline"] or {}).get("differ") for r in results) else 1
+        return 0 if all(_all_equal(r) for r in results) else 1
     results = []
     for size in sizes:
         data = work / f"posts-{size}"
         raw = data / "raw"
         if not raw.exists():
             generate(size, data)
-        for folder in ("lake", "duck", "lake-baseline"):
+        for folder in ("lake", "duck", "lake-baseline", "lake-connect"):
             shutil.rmtree(data / folder, ignore_errors=True)
         load_before = os.getloadavg()[0]
         duck, con = run_duckdb(raw, data / "duck")
@@ -331,6 +378,10 @@ def main() -> int:
         if args.baseline:
             baseline = run_baseline(args.baseline, raw, data / "lake-baseline")
             baseline["differ"] = gold_equal(spark, data / "lake-baseline", con)
+        connected = None
+        if args.connect:
+            connected = run_connect(raw, data / "lake-connect")
+            connected["differ"] = gold_equal(spark, data / "lake-connect", con)
         raw_mb = sum(f.stat().st_size for f in raw.rglob("*.json")) / 1e6
         results.append(
             {
@@ -342,6 +393,7 @@ def main() -> int:
                 "load": (load_before, os.getloadavg()[0]),
                 "rss": peak_rss_mb(spark),
                 "baseline": baseline,
+                "connect": connected,
             }
         )
         print(json.dumps(results[-1]), flush=True)
@@ -365,28 +417,32 @@ def main() -> int:
             "where the job above runs warm after the first size."
             if args.baseline
             else ""
+        )
+        + (
+            " Connect: this revision's job through a local Spark Connect server (`SPARK_REMOTE=local[2]`) on the "
+            "same files, in a process of its own, cold at every size too."
+            if args.connect
+            else ""
         ),
         "",
         (
             "| posts | raw MB | Spark ingest (s) | Spark silver (s) | Spark gold (s) | Spark upkeep (s) | Spark total (s) "
-            "| DuckDB total (s) | Spark / DuckDB | baseline total (s), / DuckDB, equal | Spark s per 1M posts "
+            "| DuckDB total (s) | Spark / DuckDB | baseline total (s), / DuckDB, equal "
+            "| Connect total (s), / DuckDB, equal | Spark s per 1M posts "
             "| DuckDB s per 1M posts | peak RSS MB (JVM, Python) | load avg (start, end) | equal |"
         ),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|---|",
     ]
     for r in results:
-        s = r["spark"]
-        b = r["baseline"]
-        before = (
-            f"{b['total']:.1f}, {b['total'] / r['duckdb']['total']:.1f}, {'yes' if not b['differ'] else 'NO'}"
-            if b
-            else "-"
-        )
+        s, duck = r["spark"], r["duckdb"]["total"]
+        beside = {
+            k: _beside(r[k], f"{r[k]['total'] / duck:.1f}" if r[k] else "") for k in ("baseline", "connect")
+        }
         rss = r["rss"]
         lines.append(
             f"| {r['posts']:,} | {r['raw_mb']:,.0f} | {s['seconds'].get('ingest', 0):.1f} | {s['seconds'].get('silver', 0):.1f} | "
             f"{s['seconds'].get('gold', 0):.1f} | {s['seconds'].get('upkeep', 0):.1f} | {s['total']:.1f} | "
-            f"{r['duckdb']['total']:.1f} | {s['total'] / r['duckdb']['total']:.1f} | {before} | "
+            f"{duck:.1f} | {s['total'] / duck:.1f} | {beside['baseline']} | {beside['connect']} | "
             f"{s['total'] / r['posts'] * 1e6:.1f} | {r['duckdb']['total'] / r['posts'] * 1e6:.1f} | "
             f"{rss.get('jvm', float('nan')):,.0f}, {rss['python']:,.0f} | {r['load'][0]:.1f}, {r['load'][1]:.1f} | "
             f"{'yes' if not r['differ'] else 'NO: ' + ', '.join(r['differ'])} |"
@@ -410,12 +466,16 @@ def main() -> int:
             "Published on 2026-11-26 with the previous table store (Parquet written by Spark, commits by "
             "delta-rs), in another run: " + "; ".join(published) + ".",
         ]
-    reproduce = f"--sizes {args.sizes}" + (f" --baseline {args.baseline}" if args.baseline else "")
+    reproduce = (
+        f"--sizes {args.sizes}"
+        + (f" --baseline {args.baseline}" if args.baseline else "")
+        + (" --connect" if args.connect else "")
+    )
     lines += ["", f"Reproduce: `.venv/bin/python bench/bench_batch.py {reproduce}`", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    return 0 if all(not r["differ"] for r in results) else 1
+    return 0 if all(_all_equal(r) for r in results) else 1
 
 
 if __name__ == "__main__":
