@@ -1,9 +1,10 @@
 """The nine historical insights of docs/design.md, as pure functions of the silver tables joined on ind.
 
-The silver tables are joined once, into `posts`: one row per post with what the insights read of the post, its
-geolocation and its user (null where silver holds none for its ind). Eight insights are aggregates of that frame;
-`users_joined_by_year` counts the user table alone. A post without a geolocation has no country or post year, one
-without a user no age group or join year, so each insight counts exactly the posts an inner join would give it.
+The silver tables are joined once (`join_silver`) into `posts`: one row per post with what the insights read of
+the post, its geolocation and its user (null where silver holds none for its ind). Eight insights are aggregates
+of that frame; `users_joined_by_year` counts the user table alone. A post without a geolocation has no country or
+post year, one without a user no age group or join year, so each insight counts exactly the posts an inner join
+would give it.
 
 Choices, documented here and in README.md:
 - "Most popular" keeps every tied category (rank 1 by count), in every table that picks a top category.
@@ -58,7 +59,7 @@ def _most_posted_category(df: DataFrame, group: str) -> DataFrame:
     return _top_by(counts, [group], "category_count").select(group, "category", "category_count")
 
 
-def posts(pin: DataFrame, geo: DataFrame, user: DataFrame) -> DataFrame:
+def join_silver(pin: DataFrame, geo: DataFrame, user: DataFrame) -> DataFrame:
     """One row per post: its category, poster and followers, its geolocation's country and year, its user's age
     group and join year (null where the post has no geolocation or no user)."""
     return (
@@ -174,7 +175,7 @@ class InsightInputs:
     @classmethod
     def of(cls, pin: DataFrame, geo: DataFrame, user: DataFrame) -> InsightInputs:
         """The inputs of the silver tables."""
-        return cls(posts(pin, geo, user), user)
+        return cls(join_silver(pin, geo, user), user)
 
 
 def _of_posts(f: Callable[[DataFrame], DataFrame]) -> Callable[[InsightInputs], DataFrame]:

@@ -46,7 +46,7 @@ def tables(spark):
         [(i, country, [0.0, 0.0], ts(y)) for i, _, _, _, country, y, *_ in posts], SILVER_GEO_SCHEMA
     )
     user = spark.createDataFrame([(i, n, a, ts(j, 6, 1)) for i, *_, n, a, j in posts], SILVER_USER_SCHEMA)
-    return {"pin": pin, "geo": geo, "user": user, "posts": I.posts(pin, geo, user)}
+    return {"pin": pin, "geo": geo, "user": user, "posts": I.join_silver(pin, geo, user)}
 
 
 def check(spark, actual, rows, ddl):
@@ -213,7 +213,7 @@ def test_a_post_counts_only_in_the_insights_its_geolocation_and_user_reach(spark
         SILVER_GEO_SCHEMA,
     )
     user = spark.createDataFrame([(2, "Bob B", 30, ts(2016)), (5, "Cy C", 40, ts(2016))], SILVER_USER_SCHEMA)
-    posts = I.posts(pin, geo, user)
+    posts = I.join_silver(pin, geo, user)
     check(
         spark,
         I.popular_category_by_country(posts),

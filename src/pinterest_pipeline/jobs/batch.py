@@ -35,7 +35,7 @@ from pyspark.sql.streaming import StreamingQuery
 from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError
-from pinterest_pipeline.insights import INSIGHTS, InsightInputs, posts
+from pinterest_pipeline.insights import INSIGHTS, InsightInputs, join_silver
 from pinterest_pipeline.lake import (
     DeltaStore,
     Txn,
@@ -456,7 +456,7 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
     started = time.monotonic()
     silver = {e: store.read(names.silver(e)) for e in ENTITIES}
     # The silver tables joined once, kept for the eight insights that aggregate it.
-    joined = persisted(posts(silver["pin"], silver["geo"], silver["user"]), cache)
+    joined = persisted(join_silver(silver["pin"], silver["geo"], silver["user"]), cache)
     inputs = InsightInputs(joined, silver["user"])
 
     def write_insight(name: str) -> int:
