@@ -409,8 +409,8 @@ def main() -> int:
         "validate, clean, de-duplicate, write silver and quarantine; gold = the nine insights, written. DuckDB does "
         "less: no bronze copy of the raw records and no quarantine table. Every table is written by Spark's Delta "
         "writer (delta-spark); upkeep = compacting bronze and vacuuming what is due. Peak RSS: the JVM's high-water "
-        "mark so far in this process (it grows with the largest size run), the Python driver's beside it (data sets "
-        "are generated in another process)."
+        "mark so far in this process (it grows with the largest size run), and the benchmark's Python process beside "
+        "it, which runs DuckDB in-process: that figure is mostly DuckDB's (data sets are generated in another process)."
         + (
             f" Baseline: the batch job of revision `{args.baseline}` on the same files, in the same run, in a process "
             "of its own (its own session start not counted either), so with a cold JVM at every size, "
