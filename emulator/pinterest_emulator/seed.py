@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from-real",
         metavar="DIR",
-        help="load the real tables from DIR (geolocation_data.csv, user_data.csv, pinterest_data_partial.jsonl) instead of synthetic rows; the post "
+        help="load the real tables from DIR (geolocation_data.csv, user_data.csv, "
+        "pinterest_data_partial.jsonl) instead of synthetic rows; the post "
         "rows and fields the files lack are filled with synthetic ones of the same index",
     )
     parser.add_argument("--replace", action="store_true", help="drop the three tables first if they exist")
