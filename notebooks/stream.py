@@ -6,7 +6,7 @@
 # MAGIC metrics: the wheel's `pinterest_pipeline.jobs.stream`, as run by the `pinterest_stream` job
 # MAGIC (`resources/stream.job.yml`). Kinesis is reached through a Unity Catalog service credential (its name in
 # MAGIC `service_credential`), never keys. `available_now` = `true` processes what the streams hold and stops;
-# MAGIC otherwise the queries run until the notebook is stopped.
+# MAGIC otherwise the query runs until the notebook is stopped.
 # MAGIC
 # MAGIC Outside Databricks the widgets read `PINTEREST_WIDGET_<NAME>` environment variables (e.g.
 # MAGIC `PINTEREST_WIDGET_KINESIS_ENDPOINT` for a local Kinesis), else the defaults below.

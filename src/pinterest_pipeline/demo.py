@@ -139,9 +139,11 @@ def _forget_stream_positions(lake: Path) -> None:
 
     The stream tables keep one row per ind, so the posts read again are not written twice.
     """
-    for checkpoint in (lake / "_checkpoints").glob("*"):
-        if checkpoint.name.startswith(("stream_", "metrics_")):
-            shutil.rmtree(checkpoint)
+    from pinterest_pipeline.jobs.stream import QUERY
+
+    checkpoint = lake / names.checkpoint(QUERY)
+    if checkpoint.exists():
+        shutil.rmtree(checkpoint)
 
 
 def _rows(df) -> list[dict]:

@@ -1,23 +1,30 @@
 """A Kinesis source for Spark Structured Streaming off Databricks, on Spark 4's Python Data Source API and boto3.
 
 It gives the columns of Databricks' built-in `kinesis` source (partitionKey, data, stream, shardId,
-sequenceNumber, approximateArrivalTimestamp), so the streaming job reads either the same way.
+sequenceNumber, approximateArrivalTimestamp) and, like it, reads one or more streams (streamName is a
+comma-separated list), so the streaming job reads either the same way: one query, one consumer per stream.
 
-Offsets are per shard: the sequence number of the last record in the micro-batch and whether a closed shard is
-read to its end. The driver finds each batch's end by reading the shards (Kinesis has no "last sequence number"
-call); a batch replayed after a restart is read again from Kinesis between the same sequence numbers, so it
-holds the same records. After a reshard the child shards are read once their parents are finished, which keeps
-each partition key's records in order. `maxRecordsPerTrigger` bounds a micro-batch; under `availableNow`,
-Spark 4.0 asks a Python source for its latest offset once, so the backlog at the start is one batch
-(Spark 4.0's Python API has no admission control; the limit applies to processing-time triggers).
+Offsets are per stream and shard: the sequence number of the last record in the micro-batch and whether a
+closed shard is read to its end. The driver finds each batch's end by reading the shards (Kinesis has no "last
+sequence number" call), the streams concurrently, and hands the rows it read to the batch's partitions; a batch
+replayed after a restart is read again from Kinesis between the same sequence numbers, so it holds the same
+records. After a reshard the child shards are read once their parents are finished, which keeps each partition
+key's records in order. A shard is polled at most once per `minFetchPeriod` (Kinesis allows 5 GetRecords per
+second per shard), and a shard's next iterator is kept from one poll to the next. `maxRecordsPerTrigger` bounds
+what a micro-batch takes from each stream; under `availableNow`, Spark 4.0 asks a Python source for its latest
+offset once, so the backlog at the start is one batch (Spark 4.0's Python API has no admission control; the
+limit applies to processing-time triggers).
 
-Options (Spark lower-cases their keys): streamName (required), endpointUrl, region (default us-east-1),
-initialPosition (trim_horizon or latest; default trim_horizon), maxRecordsPerTrigger, maxRecordsPerFetch.
+Options (Spark lower-cases their keys): streamName (required: one name or several, comma-separated),
+endpointUrl, region (default us-east-1), initialPosition (trim_horizon or latest; default trim_horizon),
+maxRecordsPerTrigger, maxRecordsPerFetch, minFetchPeriod (milliseconds, default 200).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -39,25 +46,30 @@ KINESIS_SCHEMA = T.StructType(
 )
 # GetRecords returns at most 10,000 records per call.
 MAX_FETCH = 10_000
+# Kinesis serves 5 GetRecords calls per second per shard: a shard is polled at most every 200 ms.
+MIN_FETCH_PERIOD = 0.2
+# A shard iterator is good for 5 minutes: one kept longer than this is asked for again.
+_ITERATOR_LIFETIME = 240.0
 
 
 @dataclass(frozen=True)
 class KinesisOptions:
     """The source's options, validated (keys arrive lower-cased from Spark)."""
 
-    stream: str
+    streams: tuple[str, ...]
     endpoint_url: str | None = None
     region: str = "us-east-1"
     initial_position: str = "trim_horizon"
-    max_records_per_trigger: int | None = None
+    max_records_per_trigger: int | None = None  # per stream
     max_records_per_fetch: int = MAX_FETCH
+    min_fetch_period: float = MIN_FETCH_PERIOD  # seconds between two polls of a shard
 
     @classmethod
     def parse(cls, options: dict) -> KinesisOptions:
         """Options from a data source's option map."""
         opts = {k.lower(): v for k, v in options.items()}
-        stream = opts.get("streamname")
-        if not stream:
+        streams = tuple(name.strip() for name in (opts.get("streamname") or "").split(",") if name.strip())
+        if not streams:
             raise ConfigError("the kinesis source needs the streamName option")
         position = opts.get("initialposition", "trim_horizon").lower()
         if position not in ("trim_horizon", "earliest", "latest"):
@@ -66,13 +78,17 @@ class KinesisOptions:
         fetch = int(opts.get("maxrecordsperfetch", MAX_FETCH))
         if limit is not None and int(limit) < 1 or not 1 <= fetch <= MAX_FETCH:
             raise ConfigError("maxRecordsPerTrigger must be positive and maxRecordsPerFetch in 1..10000")
+        period = int(opts.get("minfetchperiod", int(MIN_FETCH_PERIOD * 1000)))
+        if period < 0:
+            raise ConfigError("minFetchPeriod must be zero or more milliseconds")
         return cls(
-            stream=stream,
+            streams=streams,
             endpoint_url=opts.get("endpointurl") or None,
             region=opts.get("region") or "us-east-1",
             initial_position="latest" if position == "latest" else "trim_horizon",
             max_records_per_trigger=int(limit) if limit is not None else None,
             max_records_per_fetch=fetch,
+            min_fetch_period=period / 1000,
         )
 
     def client(self):
@@ -134,20 +150,34 @@ def _row(record: dict, stream: str, shard: str) -> tuple:
     return (record["PartitionKey"], bytes(record["Data"]), stream, shard, record["SequenceNumber"], arrived)
 
 
+def _at_tip(page: dict, asked: int) -> bool:
+    # A page short of what was asked, with nothing behind it. (moto reports 0 ms behind when the records left
+    # were put in the same millisecond, so a full page is never taken for the tip.)
+    return len(page["Records"]) < asked and page.get("MillisBehindLatest", 0) == 0
+
+
 def read_shard(
-    client, stream: str, shard: str, after: str | None, limit: float, fetch: int
-) -> tuple[list[tuple], bool]:
-    """Records after `after` (all from the start when None), at most `limit`; and whether the read reached the tip."""
+    client,
+    stream: str,
+    shard: str,
+    after: str | None,
+    limit: float,
+    fetch: int,
+    iterator: str | None = None,
+) -> tuple[list[tuple], bool, str | None]:
+    """Records after `after` (all from the start when None), at most `limit`; whether the read reached the tip;
+    and the iterator that follows on (None once a closed shard is read to its end). `iterator`, when given, is
+    one that starts after `after` (the one a previous read handed back)."""
     rows: list[tuple] = []
-    iterator = _iterator(client, stream, shard, after)
+    iterator = iterator or _iterator(client, stream, shard, after)
     while iterator and len(rows) < limit:
-        page = client.get_records(ShardIterator=iterator, Limit=int(min(fetch, limit - len(rows))))
-        records = page["Records"]
-        rows.extend(_row(r, stream, shard) for r in records)
+        asked = int(min(fetch, limit - len(rows)))
+        page = client.get_records(ShardIterator=iterator, Limit=asked)
+        rows.extend(_row(r, stream, shard) for r in page["Records"])
         iterator = page.get("NextShardIterator")
-        if not records and page.get("MillisBehindLatest", 0) == 0:
-            return rows, True
-    return rows, iterator is None
+        if _at_tip(page, asked):
+            return rows, True, iterator
+    return rows, iterator is None, iterator
 
 
 def read_between(
@@ -172,6 +202,7 @@ def read_between(
 class ShardRange(InputPartition):
     """One shard's records of a micro-batch: after `after` up to `until`, with the rows when the driver has them."""
 
+    stream: str
     shard: str
     after: str | None
     until: str
@@ -179,50 +210,83 @@ class ShardRange(InputPartition):
 
 
 class KinesisStreamReader(DataSourceStreamReader):
-    """Micro-batches of one Kinesis stream, offsets {shardId: {"seq": last sequence number, "done": bool}}."""
+    """Micro-batches of Kinesis streams, offsets {stream: {shardId: {"seq": last sequence number, "done": bool}}}."""
 
     def __init__(self, options: KinesisOptions):
         self.options = options
         self._client = None
         self._position: dict | None = None
-        # Rows read while finding a batch's end, handed to the batch's partitions instead of reading twice.
-        self._fetched: dict[tuple[str, str | None], tuple[str, list[tuple]]] = {}
+        # Rows read while finding a batch's end, handed to the batch's partitions instead of reading twice,
+        # by (stream, shard, sequence number read after).
+        self._fetched: dict[tuple[str, str, str | None], tuple[str, list[tuple]]] = {}
+        # Per (stream, shard): the sequence number a kept iterator starts after, the iterator, when it was got.
+        self._iterators: dict[tuple[str, str], tuple[str | None, str, float]] = {}
+        self._polled = 0.0
 
     def __getstate__(self):
-        return {"options": self.options, "_client": None, "_position": None, "_fetched": {}}
+        return {
+            "options": self.options,
+            "_client": None,
+            "_position": None,
+            "_fetched": {},
+            "_iterators": {},
+            "_polled": 0.0,
+        }
 
     @property
     def client(self):
-        """The boto3 client, made on first use in whichever process runs the reader."""
+        """The boto3 client, made on first use in whichever process runs the reader (boto3 clients are
+        thread-safe: the streams are read concurrently through it)."""
         if self._client is None:
             self._client = self.options.client()
         return self._client
 
+    def _each_stream(self, read) -> dict:
+        """`read(stream)` for every stream, concurrently, as {stream: result}."""
+        streams = self.options.streams
+        if len(streams) == 1:
+            return {streams[0]: read(streams[0])}
+        with ThreadPoolExecutor(len(streams)) as pool:
+            return dict(zip(streams, pool.map(read, streams)))
+
     def initialOffset(self) -> dict:
         """Every current shard before its first record, or at its tip for initialPosition latest."""
-        offset: dict = {}
-        for shard in list_shards(self.client, self.options.stream):
-            seq = None
-            if self.options.initial_position == "latest":
-                rows, _ = read_shard(
-                    self.client,
-                    self.options.stream,
-                    shard.shard_id,
-                    None,
-                    float("inf"),
-                    self.options.max_records_per_fetch,
-                )
-                seq = rows[-1][4] if rows else None
-            offset[shard.shard_id] = {"seq": seq, "done": False}
-        self._position = offset
-        return offset
+
+        def initial(stream: str) -> dict:
+            offset: dict = {}
+            for shard in list_shards(self.client, stream):
+                seq = None
+                if self.options.initial_position == "latest":
+                    rows, _, _ = read_shard(
+                        self.client,
+                        stream,
+                        shard.shard_id,
+                        None,
+                        float("inf"),
+                        self.options.max_records_per_fetch,
+                    )
+                    seq = rows[-1][4] if rows else None
+                offset[shard.shard_id] = {"seq": seq, "done": False}
+            return offset
+
+        self._position = self._each_stream(initial)
+        return self._position
 
     def latestOffset(self) -> dict:
-        """The end of the next batch: each readable shard read to its tip, or up to the per-trigger limit."""
-        position = dict(self._position if self._position is not None else self.initialOffset())
-        budget = float(self.options.max_records_per_trigger or "inf")
+        """The end of the next batch: each readable shard of each stream read to its tip, or up to the
+        per-trigger limit of its stream."""
+        position = self._position if self._position is not None else self.initialOffset()
+        wait = self._polled + self.options.min_fetch_period - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._polled = time.monotonic()
         self._fetched = {}
-        shards = list_shards(self.client, self.options.stream)
+        return self._each_stream(lambda stream: self._advance(stream, dict(position.get(stream, {}))))
+
+    def _advance(self, stream: str, position: dict) -> dict:
+        """One stream's next offset (`position` is where it stands)."""
+        budget = float(self.options.max_records_per_trigger or "inf")
+        shards = list_shards(self.client, stream)
         visited: set[str] = set()
         progressed = True
         while progressed and budget > 0:
@@ -233,37 +297,49 @@ class KinesisStreamReader(DataSourceStreamReader):
                 if state["done"] or not parents_done or shard.shard_id in visited:
                     continue
                 visited.add(shard.shard_id)
-                rows, at_tip = read_shard(
+                rows, at_tip, following = read_shard(
                     self.client,
-                    self.options.stream,
+                    stream,
                     shard.shard_id,
                     state["seq"],
                     budget,
                     self.options.max_records_per_fetch,
+                    self._kept_iterator(stream, shard.shard_id, state["seq"]),
                 )
                 budget -= len(rows)
                 seq = rows[-1][4] if rows else state["seq"]
                 done = shard.closed and at_tip
+                if following:
+                    self._iterators[(stream, shard.shard_id)] = (seq, following, time.monotonic())
                 if rows:
-                    self._fetched[(shard.shard_id, state["seq"])] = (seq, rows)
+                    self._fetched[(stream, shard.shard_id, state["seq"])] = (seq, rows)
                 position[shard.shard_id] = {"seq": seq, "done": done}
                 progressed = progressed or done  # a finished parent makes its children readable
                 if budget <= 0:
                     break
         return {k: position[k] for k in sorted(position)}
 
+    def _kept_iterator(self, stream: str, shard: str, after: str | None) -> str | None:
+        """The iterator the last read of the shard handed back, if it starts after `after` and is fresh (Kinesis
+        iterators expire after 5 minutes)."""
+        kept = self._iterators.pop((stream, shard), None)
+        if kept and kept[0] == after and time.monotonic() - kept[2] < _ITERATOR_LIFETIME:
+            return kept[1]
+        return None
+
     def partitions(self, start: dict, end: dict) -> list[InputPartition]:
         """One partition per shard that moved between the two offsets."""
         # On a restart Spark calls partitions(last, last) first: it tells the reader where it stands.
         self._position = end
         parts = []
-        for shard, state in sorted(end.items()):
-            after = start.get(shard, {}).get("seq")
-            if state["seq"] is None or state["seq"] == after:
-                continue
-            fetched = self._fetched.get((shard, after))
-            rows = fetched[1] if fetched and fetched[0] == state["seq"] else None
-            parts.append(ShardRange(shard, after, state["seq"], rows))
+        for stream, shards in sorted(end.items()):
+            for shard, state in sorted(shards.items()):
+                after = start.get(stream, {}).get(shard, {}).get("seq")
+                if state["seq"] is None or state["seq"] == after:
+                    continue
+                fetched = self._fetched.get((stream, shard, after))
+                rows = fetched[1] if fetched and fetched[0] == state["seq"] else None
+                parts.append(ShardRange(stream, shard, after, state["seq"], rows))
         self._fetched = {}
         return parts
 
@@ -273,7 +349,7 @@ class KinesisStreamReader(DataSourceStreamReader):
             return iter(partition.rows)
         return read_between(
             self.client,
-            self.options.stream,
+            partition.stream,
             partition.shard,
             partition.after,
             partition.until,
@@ -285,7 +361,7 @@ class KinesisStreamReader(DataSourceStreamReader):
 
 
 class KinesisDataSource(DataSource):
-    """`spark.readStream.format("pinterest_kinesis")`: one Kinesis stream through boto3."""
+    """`spark.readStream.format("pinterest_kinesis")`: Kinesis streams through boto3."""
 
     @classmethod
     def name(cls) -> str:

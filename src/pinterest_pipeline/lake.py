@@ -115,13 +115,23 @@ def table_path(lake: str, name: str) -> str:
 class DeltaStore:
     """Reads and writes the lake's tables by logical name ("bronze/pin", "gold/users_joined_by_year")."""
 
-    def __init__(self, spark: SparkSession, lake: str, catalog: str | None = None, schema: str | None = None):
+    def __init__(
+        self,
+        spark: SparkSession,
+        lake: str,
+        catalog: str | None = None,
+        schema: str | None = None,
+        confirm: bool = True,
+    ):
+        """`confirm`: whether a write reads the table's log back to return what it wrote (two looks at the
+        history per write); a writer that reads its commits later anyway (`txn_commits`) saves them."""
         if bool(catalog) != bool(schema):
             raise ConfigError("--catalog and --schema go together")
         self.spark = spark
         self.lake = lake_root(lake)
         self.catalog = catalog
         self.schema = schema
+        self.confirm = confirm
         self._retention_set: set[str] = set()
         # Each table's history as read right after this store's last write to it: upkeep, which comes next,
         # needs no second look when that one reaches back far enough.
@@ -284,13 +294,15 @@ class DeltaStore:
             writer = writer.option("userMetadata", tag)
         # A write with a txn may be skipped, and the txn of a skipped write is that of an earlier commit: only
         # commits newer than this version are ours. A write without one always commits, the newest commit.
-        before = self.version(name, spark) if txn is not None or self.catalog else None
+        before = self.version(name, spark) if (txn is not None and self.confirm) or self.catalog else None
         if self.catalog and before is None:
             # Delta keeps no userMetadata (the note) on the CREATE TABLE AS SELECT that a first saveAsTable is:
             # the table is created empty, and the write is an ordinary append or overwrite of it.
             self._save(df.limit(0).write.format("delta"), name)
         before = before if txn is not None else None
         self._save(writer, name)
+        if not self.confirm:
+            return None
         metrics = self._committed(name, before, txn, spark)
         return None if metrics is None else int(metrics.get("numOutputRows", 0))
 
@@ -302,7 +314,8 @@ class DeltaStore:
         facts: dict[str, int] | None = None,
         note: str | None = None,
     ) -> int | None:
-        """Append rows in one commit: the rows written, or None when `txn` was committed before (a replay).
+        """Append rows in one commit: the rows written, or None when `txn` was committed before (a replay) or the
+        store does not confirm its writes.
         `facts` go into the commit's note with `txn` (see `txn_commits`); without a `txn`, `note` is the note."""
         return self._write(df, name, "append", txn, note, facts=facts)
 
@@ -322,29 +335,13 @@ class DeltaStore:
             df = df.join(table.select(*keys), keys, "left_anti").select(*df.columns)
         return self.append(df, name, txn, facts)
 
-    def upsert(self, df: DataFrame, name: str, keys: list[str], txn: Txn, slice_column: str) -> int | None:
-        """Insert or replace the rows of `df` (unique on `keys`) by key, once per `txn`.
-
-        `slice_column` (a timestamp) bounds what is rewritten: the table's rows at or after the earliest value in
-        `df` are replaced by themselves, less the keys of `df`, plus `df`, in one commit. The rows of `df` (the
-        commit's note records them as `upserted`), or None when the transaction was committed before (a replay).
-        """
-        spark = df.sparkSession
-        low, rows = df.agg(F.min(F.unix_micros(F.col(slice_column))), F.count(F.lit(1))).first()
-        facts = {"upserted": int(rows)}
-        table = self._load(name, spark)
-        if table is None:
-            written = self.append(df, name, txn, facts)
-            return None if written is None else rows
-        if not rows:
-            return 0
-        in_slice = F.unix_micros(F.col(slice_column)) >= F.lit(low)
-        kept = table.where(in_slice).join(df.select(*keys), keys, "left_anti").select(*df.columns)
-        predicate = f"unix_micros(`{slice_column}`) >= {int(low)}"
-        written = self._write(
-            kept.unionByName(df), name, "overwrite", txn, None, {"replaceWhere": predicate}, facts
-        )
-        return None if written is None else rows
+    def replace_from(
+        self, df: DataFrame, name: str, column: str, low_micros: int, note: str | None = None
+    ) -> None:
+        """Replace the table's rows whose timestamp `column` is at or after `low_micros` (epoch microseconds) by
+        the rows of `df` (all in that slice), in one commit tagged with `note`; creates the table if need be."""
+        predicate = f"`{column}` >= timestamp_micros({int(low_micros)})"
+        self._write(df, name, "overwrite", None, note, {"replaceWhere": predicate})
 
     # --- upkeep ------------------------------------------------------------------------------------------------
 

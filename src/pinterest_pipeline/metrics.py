@@ -1,7 +1,7 @@
 """Real-time metrics of the streaming job, as pure functions over cleaned pins with their arrival time.
 
-The same functions run in the streaming queries (after a watermark and a per-post de-duplication) and over the
-stream tables in a batch, which is how the tests check the metrics against a recomputation.
+The streaming job recomputes the windows each micro-batch touches with these functions over `stream/pin` (one row
+per post), and the tests recompute whole tables with them to check the job's.
 """
 
 from __future__ import annotations
@@ -63,8 +63,24 @@ def category_popularity(pins: DataFrame, windows: Windows = Windows()) -> DataFr
     )
 
 
+_MICROS = {"second": 1_000_000, "minute": 60_000_000, "hour": 3_600_000_000}
+
+
+def interval_micros(interval: str) -> int:
+    """`<n> seconds|minutes|hours` in microseconds (the form the job's configuration accepts)."""
+    count, unit = interval.split()
+    return int(count) * _MICROS[unit.rstrip("s")]
+
+
+def first_window_start(name: str, windows: Windows, arrived_micros: int) -> int:
+    """The start (epoch microseconds) of the earliest window of metric `name` that holds a post arrived at
+    `arrived_micros`: Spark's windows start at whole multiples of their slide since the epoch and hold
+    [start, start + length)."""
+    if name == "profile_popularity":
+        length, slide = interval_micros(windows.profile_window), interval_micros(windows.profile_slide)
+    else:
+        length = slide = interval_micros(windows.category_window)
+    return ((arrived_micros - length) // slide + 1) * slide
+
+
 METRICS = {"profile_popularity": profile_popularity, "category_popularity": category_popularity}
-METRIC_KEYS = {
-    "profile_popularity": ["window_start", "poster_name"],
-    "category_popularity": ["window_start", "category"],
-}

@@ -116,7 +116,7 @@ def test_killed_during_a_batch_three_times_then_run_to_the_end_is_exactly_once(
         target.close()
     phases.append(send_poison(client, prefix, 2))
     kill_when(
-        lake / "_checkpoints" / "stream_pin" / "offsets" / "1",
+        lake / "_checkpoints" / "stream" / "offsets" / "1",
         stream_command(lake, kinesis_endpoint, prefix, mode),
     )
 

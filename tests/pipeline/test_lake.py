@@ -108,39 +108,21 @@ def test_insert_new_adds_only_unknown_keys_once_per_txn(spark, tmp_path):
     ]
 
 
-def test_upsert_replaces_keys_in_the_slice_and_keeps_the_rest(spark, tmp_path):
+def test_replace_from_replaces_the_slice_whole_and_keeps_what_is_before_it(spark, tmp_path):
+    import datetime as dt
+
     store = DeltaStore(spark, str(tmp_path))
-    schema = "window_start timestamp, k string, n long"
     rows = lambda *r: spark.createDataFrame(
-        [
-            (
-                __import__("datetime").datetime(2024, 1, 1, 0, m),
-                k,
-                n,
-            )
-            for m, k, n in r
-        ],
-        schema,
+        [(dt.datetime(2024, 1, 1, 0, m, tzinfo=dt.UTC), k, n) for m, k, n in r],
+        "window_start timestamp, k string, n long",
     )
-    assert (
-        store.upsert(
-            rows((0, "a", 1), (1, "a", 1), (1, "b", 1)),
-            "m",
-            ["window_start", "k"],
-            Txn("q", 0),
-            "window_start",
-        )
-        == 3
-    )
-    assert (
-        store.upsert(rows((1, "a", 2), (2, "c", 1)), "m", ["window_start", "k"], Txn("q", 1), "window_start")
-        == 2
-    )
-    assert store.upsert(rows((1, "a", 99)), "m", ["window_start", "k"], Txn("q", 1), "window_start") is None
-    assert store.upsert(rows(), "m", ["window_start", "k"], Txn("q", 2), "window_start") == 0
+    micros = lambda m: int(dt.datetime(2024, 1, 1, 0, m, tzinfo=dt.UTC).timestamp() * 1_000_000)
+    store.replace_from(rows((0, "a", 1), (1, "a", 1), (1, "b", 1)), "m", "window_start", micros(0), "first")
+    store.replace_from(rows((1, "a", 2), (2, "c", 1)), "m", "window_start", micros(1), "second")
     got = sorted((r["window_start"].minute, r["k"], r["n"]) for r in delta_rows(tmp_path / "m"))
-    assert got == [(0, "a", 1), (1, "a", 2), (1, "b", 1), (2, "c", 1)]
-    assert [(t["appId"], t["version"]) for t in log_actions(tmp_path / "m", "txn")] == [("q", 0), ("q", 1)]
+    # Minute 1's "b" is gone: the slice from minute 1 on is the second write's rows, whole.
+    assert got == [(0, "a", 1), (1, "a", 2), (2, "c", 1)]
+    assert store.last_note("m") == "second"
 
 
 def test_maintain_compacts_and_vacuums_without_changing_the_rows(spark, tmp_path):

@@ -41,13 +41,14 @@ def test_rows_have_the_databricks_columns_and_offsets_move_per_shard(kinesis, ki
     put(kinesis, stream, [{"index": i} for i in range(10)])
     r = reader(kinesis_endpoint, stream)
     start = r.initialOffset()
-    assert all(state == {"seq": None, "done": False} for state in start.values()) and len(start) == 2
+    assert list(start) == [stream] and len(start[stream]) == 2
+    assert all(state == {"seq": None, "done": False} for state in start[stream].values())
     end, rows = batch(r, start)
     assert indexes(rows) == list(range(10))
     key, data, name, shard, _seq, arrived = rows[0]
     assert (key, name, json.loads(data)["index"]) == (str(json.loads(data)["index"]), stream, int(key))
-    assert shard in end and arrived.tzinfo is not None
-    for shard_id, state in end.items():
+    assert shard in end[stream] and arrived.tzinfo is not None
+    for shard_id, state in end[stream].items():
         assert state["seq"] == max((row[4] for row in rows if row[3] == shard_id), key=int)
     # Nothing new: the same offset, so Spark plans no batch.
     assert r.latestOffset() == end
@@ -97,16 +98,52 @@ def test_a_reshard_loses_nothing_and_children_follow_their_parent(kinesis, kines
     put(kinesis, stream, [{"index": i} for i in range(20, 40)])
     end, more = batch(r, offset)
     assert indexes(rows + more) == list(range(40))
-    assert end[parent["ShardId"]]["done"] is True
+    assert end[stream][parent["ShardId"]]["done"] is True
     children = [
         s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"] if s.get("ParentShardId")
     ]
-    assert len(children) == 2 and all(c in end for c in children)
+    assert len(children) == 2 and all(c in end[stream] for c in children)
     # Per partition key, records stay in order: a key's records in the parent come before those in a child.
     by_key: dict[str, list[str]] = {}
     for row in more:
         by_key.setdefault(row[0], []).append(row[3])
     assert all(shards == sorted(shards, key=lambda s: s != parent["ShardId"]) for shards in by_key.values())
+
+
+def test_several_streams_are_read_by_one_reader_each_with_its_own_offsets(kinesis, kinesis_endpoint, prefix):
+    names = [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
+    for n, name in enumerate(names):
+        kinesis.create_stream(StreamName=name, ShardCount=n + 1)
+    for n, name in enumerate(names):
+        kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+        put(kinesis, name, [{"index": 100 * n + i} for i in range(8)])
+    r = reader(kinesis_endpoint, ",".join(names), maxRecordsPerTrigger=5, minFetchPeriod=0)
+    offset = r.initialOffset()
+    assert {name: len(shards) for name, shards in offset.items()} == dict(zip(names, (1, 2, 3)))
+    end, rows = batch(r, offset)
+    # The limit is per stream: five records of each.
+    assert sorted(sum(1 for row in rows if row[2] == name) for name in names) == [5, 5, 5]
+    end, more = batch(r, end)
+    assert indexes(rows + more) == sorted(100 * n + i for n in range(3) for i in range(8))
+    assert r.latestOffset() == end
+    # A restarted reader replays each stream's part of a planned batch from Kinesis.
+    again = reader(kinesis_endpoint, ",".join(names))
+    assert sorted(row for part in again.partitions(offset, end) for row in again.read(part)) == sorted(
+        rows + more
+    )
+
+
+def test_a_shard_is_polled_at_most_once_per_fetch_period(kinesis, kinesis_endpoint, stream, monkeypatch):
+    from pinterest_pipeline import kinesis_source
+
+    waits = []
+    monkeypatch.setattr(kinesis_source.time, "sleep", waits.append)
+    r = reader(kinesis_endpoint, stream, minFetchPeriod=300)
+    r.initialOffset()
+    for _ in range(3):
+        r.latestOffset()
+    # The first poll goes at once; the next two wait for what is left of the period after the one before.
+    assert len(waits) == 2 and all(0 < wait <= 0.3 for wait in waits)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +152,8 @@ def test_a_reshard_loses_nothing_and_children_follow_their_parent(kinesis, kines
         ({}, "streamName"),
         ({"streamname": "s", "initialposition": "at_timestamp"}, "initialPosition"),
         ({"streamname": "s", "maxrecordspertrigger": "0"}, "maxRecordsPerTrigger"),
+        ({"streamname": " , "}, "streamName"),
+        ({"streamname": "s", "minfetchperiod": "-1"}, "minFetchPeriod"),
     ],
 )
 def test_bad_options_are_one_line_errors(options, message):

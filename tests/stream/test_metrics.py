@@ -6,7 +6,13 @@ from datetime import datetime
 
 from chispa import assert_df_equality
 
-from pinterest_pipeline.metrics import Windows, category_popularity, profile_popularity
+from pinterest_pipeline.metrics import (
+    METRICS,
+    Windows,
+    category_popularity,
+    first_window_start,
+    profile_popularity,
+)
 
 PINS = "ind long, poster_name string, follower_count long, category string, arrived_at timestamp"
 WINDOWS = Windows(profile_window="2 minutes", profile_slide="1 minute", category_window="1 minute")
@@ -57,3 +63,21 @@ def test_category_popularity_per_minute(spark):
     assert_df_equality(
         category_popularity(pins, WINDOWS), expected, ignore_row_order=True, ignore_nullable=True
     )
+
+
+def test_the_first_window_start_of_a_post_is_that_of_its_earliest_window_in_spark(spark):
+    from pyspark.sql import functions as F
+
+    windows = Windows(profile_window="10 minutes", profile_slide="1 minute", category_window="1 minute")
+    moments = [t(0), t(0, 1), t(3, 59), t(9, 0), t(59, 59)]
+    pins = spark.createDataFrame([(i, "ann", 1, "art", m) for i, m in enumerate(moments)], PINS)
+    for name, metric in METRICS.items():
+        for i, moment in enumerate(moments):
+            # Spark's own earliest window of that one post.
+            expected = (
+                metric(pins.where(F.col("ind") == i), windows)
+                .agg(F.min(F.unix_micros("window_start")))
+                .first()[0]
+            )
+            micros = pins.where(F.col("ind") == i).select(F.unix_micros("arrived_at")).first()[0]
+            assert first_window_start(name, windows, micros) == expected, (name, moment)

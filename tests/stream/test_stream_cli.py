@@ -64,10 +64,10 @@ def test_kinesis_options_by_their_documented_names(tmp_path):
     )
     # Databricks' kinesis source (https://docs.databricks.com/aws/en/connect/streaming/kinesis): maxRecordsPerFetch
     # is capped at GetRecords' 10,000.
-    assert kinesis_source_options(config, "pin", databricks=True) == (
+    assert kinesis_source_options(config, databricks=True) == (
         "kinesis",
         {
-            "streamName": "pinterest-pin",
+            "streamName": "pinterest-pin,pinterest-geo,pinterest-user",
             "region": "eu-west-1",
             "initialPosition": "trim_horizon",
             "serviceCredential": "kinesis-cred",
@@ -77,10 +77,10 @@ def test_kinesis_options_by_their_documented_names(tmp_path):
     local = StreamConfig(
         lake=str(tmp_path), kinesis_endpoint="http://127.0.0.1:5000", max_records_per_trigger=7
     )
-    assert kinesis_source_options(local, "geo", databricks=False) == (
+    assert kinesis_source_options(local, databricks=False) == (
         FORMAT,
         {
-            "streamName": "pinterest-geo",
+            "streamName": "pinterest-pin,pinterest-geo,pinterest-user",
             "region": "us-east-1",
             "initialPosition": "trim_horizon",
             "endpointUrl": "http://127.0.0.1:5000",

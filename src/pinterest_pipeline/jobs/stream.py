@@ -1,16 +1,18 @@
 """The streaming job: the three Kinesis streams to clean Delta tables, quarantine and real-time metrics.
 
-Queries, each with its own checkpoint under `<lake>/_checkpoints/<query>`:
-- `stream_<entity>` (pin, geo, user): each micro-batch is validated with the batch job's functions; rejected
-  records are appended to `stream_quarantine/<entity>` and accepted ones merged into `stream/<entity>`
-  insert-if-absent on ind (a post re-sent is kept once, the first to arrive). Both writes carry the app
-  transaction (query, batch id), so a batch replayed after a crash writes nothing twice (`lake.py` says how). The stream tables hold
-  the silver columns plus `arrived_at`, the Kinesis arrival time of the record kept.
-- `metrics_<name>` (profile_popularity, category_popularity): cleaned pins, watermarked on arrival time and
-  de-duplicated by ind, aggregated by `metrics.py`'s functions; each micro-batch's updated windows are upserted
-  into `stream/metrics/<name>` under the same kind of app transaction.
-Each query is the only writer of its tables and keeps them in shape itself: every `maintain_every` batches it
-compacts and vacuums them between two of its own writes, so upkeep never conflicts with a write.
+One query, `stream`, reads the three streams through one source (one consumer per stream) with its checkpoint
+under `<lake>/_checkpoints/stream`. Each micro-batch, in this order:
+1. every entity's records are validated with the batch job's functions and the rejected ones appended to
+   `stream_quarantine/<entity>` (only where there are some);
+2. the accepted records are cleaned and inserted into `stream/<entity>` if their ind is not there yet (a post
+   re-sent is kept once, the first to arrive), the three tables written concurrently;
+3. the metrics (`metrics.py`) are recomputed from `stream/pin` for the windows the batch's pins fall in, and
+   those windows replaced in `stream/metrics/<name>`. They so equal a recomputation from the stream table, and a
+   batch replayed after a crash recomputes the same windows.
+Every write carries the app transaction (query, batch id), so a batch replayed after a crash writes nothing twice
+(`lake.py` says how); its note records the entity's records read. The stream tables hold the silver columns plus
+`arrived_at`, the Kinesis arrival time of the record kept. The query is the only writer of its tables and keeps
+them in shape itself: every `maintain_every` batches it compacts and vacuums them between two of its writes.
 
 On Databricks the streams are read with the built-in `kinesis` source (a Unity Catalog service credential or
 the cluster's instance profile / a role ARN; never keys); elsewhere with `kinesis_source.py` over boto3.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -39,7 +42,7 @@ from pinterest_pipeline.lake import (
     make_store,
     table_path,
 )
-from pinterest_pipeline.metrics import EVENT_TIME, METRIC_KEYS, METRICS, Windows
+from pinterest_pipeline.metrics import EVENT_TIME, METRICS, Windows, first_window_start
 from pinterest_pipeline.names import ENTITIES, prefix_problem
 from pinterest_pipeline.parsing import ELEMENT, with_element
 from pinterest_pipeline.refine import (
@@ -65,9 +68,9 @@ class StreamConfig:
     stream_prefix: str = names.DEFAULT_PREFIX
     available_now: bool = False
     region: str = "us-east-1"
-    trigger_interval: str = "5 seconds"
-    max_records_per_trigger: int | None = None
-    watermark: str = "10 minutes"
+    # Micro-batches back to back: the source waits its fetch period (200 ms) between two polls of a shard.
+    trigger_interval: str = "0 seconds"
+    max_records_per_trigger: int | None = None  # per stream
     windows: Windows = field(default_factory=Windows)
     service_credential: str | None = None  # Databricks: a Unity Catalog service credential's name
     role_arn: str | None = None  # Databricks: a role to assume (the instance profile's when neither is set)
@@ -89,7 +92,7 @@ class StreamConfig:
             raise ConfigError(f"the Kinesis endpoint must be an http(s) URL, not {self.kinesis_endpoint!r}")
         if self.max_records_per_trigger is not None and self.max_records_per_trigger < 1:
             raise ConfigError("the per-trigger record limit must be positive")
-        for interval in (self.trigger_interval, self.watermark, *vars(self.windows).values()):
+        for interval in (self.trigger_interval, *vars(self.windows).values()):
             if not _INTERVAL.match(interval):
                 raise ConfigError(f"invalid interval {interval!r}: '<n> seconds|minutes|hours'")
         if self.maintain_every < 1:
@@ -100,6 +103,10 @@ class StreamConfig:
     def stream(self, entity: str) -> str:
         """The Kinesis stream of an entity."""
         return names.stream(self.stream_prefix, entity)
+
+    def entity_of(self) -> dict[str, str]:
+        """The entity of each Kinesis stream, by stream name."""
+        return {self.stream(entity): entity for entity in ENTITIES}
 
 
 @dataclass
@@ -145,7 +152,7 @@ def check_streams(config: StreamConfig) -> None:
     """Fail with one line, before anything is written, when a stream does not exist (off Databricks)."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    client = KinesisOptions(config.stream("pin"), config.kinesis_endpoint, config.region).client()
+    client = KinesisOptions((config.stream("pin"),), config.kinesis_endpoint, config.region).client()
     for entity in ENTITIES:
         name = config.stream(entity)
         try:
@@ -161,13 +168,17 @@ def check_streams(config: StreamConfig) -> None:
             raise ServiceError(f"Kinesis endpoint unreachable: {error}") from None
 
 
-# Databricks' `kinesis` source: https://docs.databricks.com/aws/en/connect/streaming/kinesis (streamName, region,
-# initialPosition, serviceCredential, roleArn, endpoint, maxRecordsPerFetch of at most 10,000, Kinesis'
-# GetRecords limit). The local source (kinesis_source.py) takes endpointUrl and maxRecordsPerTrigger.
-def kinesis_source_options(config: StreamConfig, entity: str, databricks: bool) -> tuple[str, dict[str, str]]:
-    """The streaming source of the entity's Kinesis stream and its options, on Databricks or locally."""
+QUERY = "stream"  # the job's one streaming query, and the app id of its transactions
+
+
+# Databricks' `kinesis` source: https://docs.databricks.com/aws/en/connect/streaming/kinesis (streamName, a
+# comma-separated list of streams; region, initialPosition, serviceCredential, roleArn, endpoint,
+# maxRecordsPerFetch of at most 10,000, Kinesis' GetRecords limit). The local source (kinesis_source.py) reads a
+# list of streams the same way and takes endpointUrl and maxRecordsPerTrigger.
+def kinesis_source_options(config: StreamConfig, databricks: bool) -> tuple[str, dict[str, str]]:
+    """The streaming source of the three Kinesis streams and its options, on Databricks or locally."""
     options = {
-        "streamName": config.stream(entity),
+        "streamName": ",".join(config.stream(entity) for entity in ENTITIES),
         "region": config.region,
         "initialPosition": "trim_horizon",
     }
@@ -188,23 +199,28 @@ def kinesis_source_options(config: StreamConfig, entity: str, databricks: bool) 
     return FORMAT, options
 
 
-def read_stream(spark: SparkSession, config: StreamConfig, entity: str) -> DataFrame:
-    """The entity's Kinesis records (Databricks' kinesis columns) from whichever source the platform has."""
+def read_streams(spark: SparkSession, config: StreamConfig) -> DataFrame:
+    """The three streams' Kinesis records (Databricks' kinesis columns) from whichever source the platform has."""
     databricks = on_databricks()
     if not databricks:
         register(spark)
-    source, options = kinesis_source_options(config, entity, databricks)
+    source, options = kinesis_source_options(config, databricks)
     return spark.readStream.format(source).options(**options).load()
 
 
-def as_records(kinesis: DataFrame) -> DataFrame:
-    """Kinesis rows to records: JSON text, a source (stream:shard:sequence), arrival and ingest times.
+def as_records(kinesis: DataFrame, entity_of: dict[str, str]) -> DataFrame:
+    """Kinesis rows to records: JSON text, the entity (by stream name), a source (stream:shard:sequence), arrival
+    and ingest times.
 
     Kinesis data is bytes: bytes that are not UTF-8 become U+FFFD (as the batch job's text reader does), so
     that no table ever holds a string Parquet readers cannot decode.
     """
+    entity = F.lit(None).cast("string")
+    for stream, name in entity_of.items():
+        entity = F.when(F.col("stream") == F.lit(stream), F.lit(name)).otherwise(entity)
     return kinesis.select(
         F.make_valid_utf8(F.col("data").cast("string")).alias("value"),
+        entity.alias("entity"),
         F.concat_ws(":", "stream", "shardId", "sequenceNumber").alias("source"),
         F.col("approximateArrivalTimestamp").alias(EVENT_TIME),
         F.col("shardId"),
@@ -232,68 +248,134 @@ def clean_stream_rows(validated: DataFrame, entity: str) -> DataFrame:
     return CLEANERS[entity](firsts, EVENT_TIME)
 
 
-def _upkeep(store: DeltaStore, config: StreamConfig, batch_id: int, tables: list[str]) -> None:
-    """Every `maintain_every` batches, compact and vacuum the query's own tables (it is their only writer)."""
-    if batch_id % config.maintain_every == config.maintain_every - 1:
-        for name in tables:
-            store.maintain(name, config.upkeep)
+def all_tables() -> list[str]:
+    """Every table the job writes."""
+    return [
+        *(names.stream_quarantine(e) for e in ENTITIES),
+        *(names.stream_table(e) for e in ENTITIES),
+        *(names.metric(n) for n in METRICS),
+    ]
 
 
-def _entity_batch(store: DeltaStore, config: StreamConfig, query: str, entity: str):
-    """The entity query's batch function. It keeps no state: what it did is in its two commits' notes (the
-    records read) and metrics (the rows written), read back by `_account`."""
-    tables = [names.stream_quarantine(entity), names.stream_table(entity)]
+def refresh_metric(store: DeltaStore, name: str, arrived_micros: int, config: StreamConfig, txn: Txn) -> None:
+    """Recompute metric `name` from `stream/pin` for every window that holds a post arrived at or after
+    `arrived_micros` (the batch's earliest cleaned pin), and replace those windows in its table.
+
+    A window holds posts that arrived at or after its start: the posts of `stream/pin` from the earliest such
+    start on are all a recomputation needs, and every window from there on is recomputed, so the commit replaces
+    that slice of the table whole. Replayed, the same batch recomputes the same windows from the same table,
+    whatever part of it was written before: the write needs no transaction to be exactly once.
+    """
+    low = first_window_start(name, config.windows, arrived_micros)
+    start = F.timestamp_micros(F.lit(low))
+    pins = store.read(names.stream_table("pin")).where(F.col(EVENT_TIME) >= start)
+    fresh = METRICS[name](pins, config.windows).where(F.col("window_start") >= start)
+    store.replace_from(fresh, names.metric(name), "window_start", low, txn.note())
+
+
+def _concurrently(tasks: list) -> None:
+    """Run the callables at once (Delta commits to different tables do not conflict); re-raise a failure."""
+    if len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(len(tasks)) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def _batch_function(store: DeltaStore, config: StreamConfig):
+    """The query's batch function. It keeps no state: what it did is in its commits' notes (the records read)
+    and metrics (the rows written), read back by `_account`."""
     lake, catalog, schema = store.lake, store.catalog, store.schema
+    entity_of = config.entity_of()
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
-        batch_store = DeltaStore(batch.sparkSession, lake, catalog, schema)
-        records = as_records(batch).persist(StorageLevel.MEMORY_AND_DISK)
+        spark = batch.sparkSession
+        # The batch's writes are not read back: what they wrote is read from the tables' logs after the run.
+        batch_store = DeltaStore(spark, lake, catalog, schema, confirm=False)
+        txn = Txn(QUERY, batch_id)
+        records = as_records(batch, entity_of).persist(StorageLevel.MEMORY_AND_DISK)
+        validated = {
+            e: validate(records.where(F.col("entity") == e), e).persist(StorageLevel.MEMORY_AND_DISK)
+            for e in ENTITIES
+        }
         try:
-            validated = validate(records, entity).persist(StorageLevel.MEMORY_AND_DISK)
-            txn, facts = Txn(query, batch_id), {"read": validated.count()}
-            batch_store.append(
-                quarantine_rows(validated, with_element(F.col("source"))), tables[0], txn, facts
+            counts, arrived = _counts(validated)
+            rejected = [e for e in ENTITIES if counts[e][1]]
+            _concurrently(
+                [
+                    lambda e=e: batch_store.append(
+                        quarantine_rows(validated[e], with_element(F.col("source"))),
+                        names.stream_quarantine(e),
+                        txn,
+                        {"read": counts[e][0]},
+                    )
+                    for e in rejected
+                ]
             )
-            batch_store.insert_new(clean_stream_rows(validated, entity), tables[1], ["ind"], txn, facts)
-            validated.unpersist()
+
+            def insert(entity: str) -> None:
+                rows = clean_stream_rows(validated[entity], entity)
+                batch_store.insert_new(
+                    rows, names.stream_table(entity), ["ind"], txn, {"read": counts[entity][0]}
+                )
+
+            # The pins first, on their own: they are what the real-time path exists for. Then the other two
+            # tables and the metrics (which read stream/pin) at once.
+            if counts["pin"][0]:
+                insert("pin")
+            _concurrently(
+                [lambda e=e: insert(e) for e in ENTITIES if e != "pin" and counts[e][0]]
+                + [
+                    lambda n=n: refresh_metric(batch_store, n, arrived, config, txn)
+                    for n in (METRICS if arrived is not None else [])
+                ]
+            )
         finally:
+            for frame in validated.values():
+                frame.unpersist()
             records.unpersist()
-        _upkeep(batch_store, config, batch_id, tables)
+        if batch_id % config.maintain_every == config.maintain_every - 1:
+            for name in all_tables():
+                batch_store.maintain(name, config.upkeep)
 
     return write_batch
 
 
-def _metric_batch(store: DeltaStore, config: StreamConfig, query: str, name: str):
-    """The metric query's batch function: the windows it updated are in its commit's note (`upserted`)."""
-    table = names.metric(name)
-    lake, catalog, schema = store.lake, store.catalog, store.schema
-
-    def write_batch(batch: DataFrame, batch_id: int) -> None:
-        batch_store = DeltaStore(batch.sparkSession, lake, catalog, schema)
-        rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            batch_store.upsert(rows, table, METRIC_KEYS[name], Txn(query, batch_id), "window_start")
-        finally:
-            rows.unpersist()
-        _upkeep(batch_store, config, batch_id, [table])
-
-    return write_batch
-
-
-def _tables_of(query: str) -> list[str]:
-    """The tables a query writes."""
-    kind, _, name = query.partition("_")
-    if kind == "metrics":
-        return [names.metric(name)]
-    return [names.stream_quarantine(name), names.stream_table(name)]
+def _counts(validated: dict[str, DataFrame]) -> tuple[dict[str, tuple[int, int]], int | None]:
+    """Per entity (records read, records rejected), and the earliest arrival (epoch microseconds) of an accepted
+    pin (None without one), in one Spark job."""
+    per_entity = None
+    for entity, frame in validated.items():
+        part = frame.select(
+            F.lit(entity).alias("entity"),
+            F.col("reason").isNotNull().alias("rejected"),
+            F.unix_micros(EVENT_TIME).alias("arrived"),
+        )
+        per_entity = part if per_entity is None else per_entity.unionByName(part)
+    rows = per_entity.groupBy("entity").agg(
+        F.count(F.lit(1)).alias("read"),
+        F.count_if(F.col("rejected")).alias("rejected"),
+        F.min(F.when(~F.col("rejected"), F.col("arrived"))).alias("arrived"),
+    )
+    counts = {entity: (0, 0) for entity in validated}
+    arrived = None
+    for row in rows.collect():
+        counts[row["entity"]] = (int(row["read"]), int(row["rejected"]))
+        if row["entity"] == "pin" and row["arrived"] is not None:
+            arrived = int(row["arrived"])
+    return counts, arrived
 
 
 def _account(store: DeltaStore, report: StreamReport, before: dict[str, int | None]) -> None:
-    """Fill the report from what this run's queries committed (tables newer than the versions in `before`):
-    the run's own numbers, whichever process wrote them."""
+    """Fill the report from what this run's query committed (tables newer than the versions in `before`): the
+    run's own numbers, whichever process wrote them."""
     for entity, counts in report.entities.items():
-        query = f"stream_{entity}"
-        quarantine, table = (store.txn_commits(name, query, before[name]) for name in _tables_of(query))
+        quarantine, table = (
+            store.txn_commits(name, QUERY, before[name])
+            for name in (names.stream_quarantine(entity), names.stream_table(entity))
+        )
         # A batch cut short by a crash may have committed one of its two writes before this run: its records
         # read are in the other's note.
         batches = {**quarantine, **table}
@@ -303,21 +385,8 @@ def _account(store: DeltaStore, report: StreamReport, before: dict[str, int | No
         counts.cleaned = sum(c.rows for c in table.values())
     for name in METRICS:
         table = names.metric(name)
-        commits = store.txn_commits(table, f"metrics_{name}", before[table])
-        report.metrics[name] = sum(c.facts.get("upserted", 0) for c in commits.values())
-
-
-def metric_input(kinesis: DataFrame, watermark: str) -> DataFrame:
-    """Cleaned pins with their arrival time, watermarked and de-duplicated by ind (a re-sent post counts once)."""
-    accepted = validate(as_records(kinesis), "pin").where(F.col("reason").isNull())
-    cleaned = CLEANERS["pin"](accepted, EVENT_TIME)
-    return (
-        cleaned.select("ind", "poster_name", "follower_count", "category", EVENT_TIME)
-        .withWatermark(EVENT_TIME, watermark)
-        # Exact de-duplication keeps one state entry per post for good: the metrics then equal a recomputation
-        # from stream/pin. dropDuplicatesWithinWatermark would bound the state at the price of that equality.
-        .dropDuplicates(["ind"])
-    )
+        commits = store.txn_commits(table, QUERY, before[table])
+        report.metrics[name] = sum(c.rows for c in commits.values())
 
 
 def has_uncommitted_batch(checkpoint: str) -> bool:
@@ -337,9 +406,12 @@ def has_uncommitted_batch(checkpoint: str) -> bool:
     return last("offsets") > last("commits")
 
 
-def _start(writer, config: StreamConfig, query: str):
-    writer = writer.queryName(query).option(
-        "checkpointLocation", table_path(config.lake, names.checkpoint(query))
+def _start(spark: SparkSession, store: DeltaStore, config: StreamConfig):
+    writer = (
+        read_streams(spark, config)
+        .writeStream.foreachBatch(_batch_function(store, config))
+        .queryName(QUERY)
+        .option("checkpointLocation", table_path(config.lake, names.checkpoint(QUERY)))
     )
     if config.available_now:
         writer = writer.trigger(availableNow=True)
@@ -349,7 +421,7 @@ def _start(writer, config: StreamConfig, query: str):
 
 
 def run_stream(spark: SparkSession, config: StreamConfig, store: DeltaStore | None = None) -> StreamReport:
-    """Run the five queries: until the streams' current ends with `available_now`, else until one stops."""
+    """Run the query: until the streams' current ends with `available_now`, else until it stops."""
     if not on_databricks():
         check_streams(config)
     store = store or make_store(spark, config.lake, config.catalog, config.schema)
@@ -361,59 +433,27 @@ def _run(spark: SparkSession, store: DeltaStore, config: StreamConfig) -> Stream
     report = StreamReport()
     since = server_micros(spark)
     # Where the tables stand before the run: the run's writes are the commits after these versions.
-    query_names = [f"stream_{e}" for e in ENTITIES] + [f"metrics_{n}" for n in METRICS]
-    before = {name: store.version(name) for query in query_names for name in _tables_of(query)}
-    starts = [
-        (
-            f"stream_{entity}",
-            lambda entity=entity: read_stream(spark, config, entity).writeStream.foreachBatch(
-                _entity_batch(store, config, f"stream_{entity}", entity)
-            ),
-        )
-        for entity in ENTITIES
-    ] + [
-        (
-            f"metrics_{name}",
-            lambda name=name, metric=metric: (
-                metric(metric_input(read_stream(spark, config, "pin"), config.watermark), config.windows)
-                .writeStream.outputMode("update")
-                .foreachBatch(_metric_batch(store, config, f"metrics_{name}", name))
-            ),
-        )
-        for name, metric in METRICS.items()
-    ]
-    queries = []
+    before = {name: store.version(name) for name in all_tables()}
+    replay = config.available_now and has_uncommitted_batch(table_path(config.lake, names.checkpoint(QUERY)))
+    query = _start(spark, store, config)
     try:
-        for query, writer in starts:
-            replay = config.available_now and has_uncommitted_batch(
-                table_path(config.lake, names.checkpoint(query))
-            )
-            queries.append(_start(writer(), config, query))
-            if not config.available_now:
-                # Start the next query once this one has run a trigger: each query starts a Python worker for
-                # its source, and many starting at once on a busy machine time out connecting back to Spark.
-                while queries[-1].isActive and queries[-1].lastProgress is None:
-                    queries[-1].awaitTermination(0.2)
-            if config.available_now:
-                # One catch-up query at a time: each starts Python workers, which a busy machine starts slowly.
-                queries[-1].awaitTermination()
-                if replay:
-                    # Spark 4.0 ends an availableNow run that began by replaying a batch cut short by a crash
-                    # after that batch, for a source without admission control: a second run reads the rest.
-                    queries.append(_start(writer(), config, query))
-                    queries[-1].awaitTermination()
-        if not config.available_now:
-            # Until one of this run's queries ends (stopped or failed). Not the session's awaitAnyTermination:
-            # that returns at once if any query of the session ever ended, an earlier run's included.
-            while all(q.isActive for q in queries):
-                queries[0].awaitTermination(1)
+        if config.available_now:
+            query.awaitTermination()
+            if replay and query.exception() is None:
+                # Spark 4.0 ends an availableNow run that began by replaying a batch cut short by a crash after
+                # that batch, for a source without admission control: a second run reads the rest.
+                query = _start(spark, store, config)
+                query.awaitTermination()
+        else:
+            # Until the query ends (stopped or failed). Not the session's awaitAnyTermination: that returns at
+            # once if any query of the session ever ended, an earlier run's included.
+            while query.isActive:
+                query.awaitTermination(1)
     finally:
-        for q in queries:
-            if q.isActive:
-                q.stop()
-    for q in queries:
-        if q.exception() is not None:
-            raise q.exception()
+        if query.isActive:
+            query.stop()
+    if query.exception() is not None:
+        raise query.exception()
     _account(store, report, before)
     for entity, counts in report.entities.items():
         # From the table, not the foreachBatch counters: under Spark Connect those run in another process.
