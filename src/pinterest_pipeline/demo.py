@@ -150,6 +150,31 @@ def _rows(df) -> list[dict]:
     return [row.asDict(recursive=True) for row in df.collect()]
 
 
+def _recent_windows(frame, metric: str):
+    """What the report draws of a metric table: the windows of category popularity that start in the last hour
+    of the latest one (its per-minute chart), newest first, and the last full window of profile popularity (its
+    top profiles), best first. That window is chosen as `report.last_full_window` chooses it: of the windows that
+    end after the greatest window_start, the one that starts first (the greatest start alone holds only the last
+    slide of the sliding windows)."""
+    from pyspark.sql import functions as F
+
+    from pinterest_pipeline.report import CATEGORY_MINUTES, PROFILE_METRIC
+
+    latest = frame.agg(F.max("window_start").alias("latest"))
+    if metric == PROFILE_METRIC:
+        chosen = (
+            frame.crossJoin(latest)
+            .where(F.col("window_end") > F.col("latest"))
+            .agg(F.min("window_start").alias("chosen"))
+        )
+        keep = F.col("window_start") == F.col("chosen")
+        order = [F.desc("posts"), F.desc("follower_count"), "poster_name"]
+        return frame.crossJoin(chosen).where(keep).drop("chosen").orderBy(*order)
+    keep = F.col("window_start") > F.col("latest") - F.make_dt_interval(mins=F.lit(CATEGORY_MINUTES))
+    order = [F.desc("window_start"), "category"]
+    return frame.crossJoin(latest).where(keep).drop("latest").orderBy(*order)
+
+
 def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
     """Run the whole local pipeline and write the report."""
     from pinterest_emulator.gateway import Gateway
@@ -213,11 +238,7 @@ def run_demo(spark, config: DemoConfig, out=print) -> DemoResult:
         )
     for name in METRICS:
         table = names.metric(name)
-        result.metrics[name] = (
-            _rows(store.read(table).orderBy("window_start", ascending=False).limit(20))
-            if store.exists(table)
-            else []
-        )
+        result.metrics[name] = _rows(_recent_windows(store.read(table), name)) if store.exists(table) else []
     _print_insights(result.gold, out)
     _print_insights(result.metrics, out)
     facts = {

@@ -21,10 +21,12 @@ class Page:
     chart_ids: set[str]
     errors: list[str]
     screenshot: bytes
+    shown: dict[str, int]  # per CSS selector asked for, how many of its elements the browser displays
 
 
-def load_page(path: Path) -> Page:
-    """Open a local HTML file, collect console errors, section ids and a screenshot."""
+def load_page(path: Path, count: tuple[str, ...] = ()) -> Page:
+    """Open a local HTML file, collect console errors, section ids, how many elements of each selector in `count`
+    are displayed, and a screenshot."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
         if os.environ.get("PINTEREST_REQUIRE_BROWSER") == "1":
             pytest.fail(f"chromium or chromedriver missing ({CHROMIUM}, {DRIVER})")
@@ -60,6 +62,10 @@ def load_page(path: Path) -> Page:
             for s in sections
             if driver.find_elements(By.CSS_SELECTOR, f"#{s} svg rect, #{s} table tbody tr")
         }
-        return Page(driver.title, rendered, errors, driver.get_screenshot_as_png())
+        shown = {
+            selector: sum(e.is_displayed() for e in driver.find_elements(By.CSS_SELECTOR, selector))
+            for selector in count
+        }
+        return Page(driver.title, rendered, errors, driver.get_screenshot_as_png(), shown)
     finally:
         driver.quit()

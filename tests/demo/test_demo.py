@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from delta_tables import delta_rows, is_delta
 
+from pinterest_pipeline import report
 from pinterest_pipeline.demo import DemoConfig, run_demo
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS
@@ -69,11 +71,23 @@ def test_bad_event_count_is_refused(tmp_path):
 def test_report_renders_in_headless_chromium(demo):
     from .browser import load_page
 
-    page = load_page(demo[1].report)
+    series, legend, profiles = (
+        "#chart-category-per-minute g.series",
+        "#chart-category-per-minute g.legend g",
+        "#top-profiles tbody tr",
+    )
+    page = load_page(demo[1].report, count=(series, legend, profiles))
     assert page.errors == []
     for name in INSIGHTS:
         assert name in page.chart_ids, name
     assert page.title == "Pinterest pipeline report"
+    # The stream metrics: a series and a legend entry per category, the top profiles of the last full window (of
+    # the second run, whose report the file now holds).
+    metrics = demo[2].metrics
+    categories = {r["category"] for r in metrics["category_popularity"]}
+    top = report.top_profiles(metrics["profile_popularity"])
+    assert page.shown == {series: len(categories), legend: len(categories), profiles: len(top.ranked)}
+    assert categories and 0 < len(top.ranked) == min(10, top.posters)
 
 
 def inds(home: Path, name: str) -> list[int]:
@@ -87,7 +101,48 @@ def test_stream_tables_hold_the_same_posts_as_silver(demo):
 
 
 def test_stream_metrics_are_reported(demo):
-    _, first, second, _ = demo
+    home, first, second, _ = demo
     for result in (first, second):
         assert result.metrics["category_popularity"] and result.metrics["profile_popularity"]
+        # what the report draws: the last hour of per-minute windows, the last full profile window
+        latest = max(r["window_start"] for r in result.metrics["category_popularity"])
+        assert all(
+            latest - r["window_start"] < timedelta(hours=1) for r in result.metrics["category_popularity"]
+        )
+        assert len({r["window_start"] for r in result.metrics["profile_popularity"]}) == 1
+    # that window is the one the report's rule picks from the whole table (as the second run left it)
+    table = delta_rows(home / "lake" / "stream/metrics/profile_popularity", ["window_start", "window_end"])
+    assert {report.utc(r["window_start"]) for r in second.metrics["profile_popularity"]} == {
+        report.last_full_window(table)
+    }
+    text = second.report.read_text(encoding="utf-8")
+    assert 'id="chart-category-per-minute"' in text and 'id="top-profiles"' in text
     assert "stream rows" in first.accounting[0]
+
+
+def test_recent_windows_keep_the_last_full_profile_window(spark):
+    # The hand-made posts of test_report: their windows as the metric computes them are the rows the report's
+    # tests use, and the demo keeps of them the window the report picks (10:05-10:15, not 10:14-10:24), ranked.
+    from pinterest_pipeline.demo import _recent_windows
+    from pinterest_pipeline.metrics import profile_popularity
+
+    from .test_report import POSTS, PROFILES, at
+
+    pins = spark.createDataFrame(
+        [(ind, name, followers, at(minute)) for ind, (minute, name, followers) in enumerate(POSTS)],
+        "ind long, poster_name string, follower_count long, arrived_at timestamp",
+    )
+    columns = ("window_start", "window_end", "poster_name", "posts", "follower_count")
+
+    def key(row: dict) -> tuple:
+        return tuple(report.utc(row[c]) if c.startswith("window") else row[c] for c in columns)
+
+    table = profile_popularity(pins)
+    assert sorted(key(r.asDict()) for r in table.collect()) == sorted(key(r) for r in PROFILES)
+    kept = [r.asDict() for r in _recent_windows(table, "profile_popularity").collect()]
+    top = report.top_profiles(PROFILES, n=len(PROFILES))
+    assert {(report.utc(r["window_start"]), report.utc(r["window_end"])) for r in kept} == {(at(5), at(15))}
+    assert [(r["poster_name"], r["posts"], r["follower_count"]) for r in kept] == [
+        (r["poster_name"], r["posts"], r["follower_count"]) for r in top.ranked
+    ]
+    assert len(kept) == top.posters == 17
