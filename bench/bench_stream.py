@@ -208,6 +208,7 @@ def run_one(rate: float, seconds: float, backlog: int, shards: int) -> dict:
     runner.join(120)
     for watcher in (pins, *metrics, reference):
         watcher.stopping.set()
+        watcher.join(10)
     stop_moto(endpoint)
     return {
         "rate": rate,
@@ -314,9 +315,20 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=10_000, help="posts put at once in the drain phase")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.rate, args.seconds, args.backlog, args.shards)))
-        return 0
-    results = [run_config(mode, rate, shards, args.seconds, args.backlog) for mode, rate, shards in CONFIGS]
+        print(json.dumps(run_one(args.rate, args.seconds, args.backlog, args.shards)), flush=True)
+        # Without the interpreter's teardown, which can crash with the JVM's and delta-rs's threads still up
+        # (a segmentation fault after the figures were printed, seen on this machine).
+        os._exit(0)
+    home = Path(tempfile.mkdtemp(prefix="bench-stream-trees-"))
+    try:
+        results = [
+            run_config(mode, rate, shards, args.seconds, args.backlog, home) for mode, rate, shards in CONFIGS
+        ]
+    finally:
+        if (home / BASELINE).exists():
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(home / BASELINE)], check=False
+            )
     lines = table(results, args.seconds)
     out = REPO / "bench" / "results" / "stream.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")

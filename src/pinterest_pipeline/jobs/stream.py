@@ -3,7 +3,7 @@
 One query, `stream`, reads the three streams through one source (one consumer per stream) with its checkpoint
 under `<lake>/_checkpoints/stream`. Each micro-batch, in this order:
 1. every entity's records are validated with the batch job's functions and the rejected ones appended to
-   `stream_quarantine/<entity>` (only where there are some);
+   `stream_quarantine/<entity>` (where there are some, or the table does not exist yet);
 2. the accepted records are cleaned and inserted into `stream/<entity>` if their ind is not there yet (a post
    re-sent is kept once, the first to arrive), the three tables written concurrently;
 3. the metrics (`metrics.py`) are recomputed from `stream/pin` for the windows the batch's pins fall in, and
@@ -302,7 +302,13 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
         }
         try:
             counts, arrived = _counts(validated)
-            rejected = [e for e in ENTITIES if counts[e][1]]
+            # The quarantine tables that have rejects, and those that do not exist yet (an empty table is there to
+            # be queried); the others are not written.
+            rejected = [
+                e
+                for e in ENTITIES
+                if counts[e][1] or (counts[e][0] and not batch_store.exists(names.stream_quarantine(e)))
+            ]
             _concurrently(
                 [
                     lambda e=e: batch_store.append(
