@@ -61,7 +61,7 @@ test: setup services lint
 FAST_TESTS := tests/pipeline/test_names.py tests/pipeline/test_errors.py tests/pipeline/test_columns.py \
 	tests/pipeline/test_parsing.py tests/pipeline/test_cleaning.py tests/pipeline/test_insights.py \
 	tests/pipeline/test_readers.py tests/pipeline/test_refine.py tests/stream/test_metrics.py \
-	tests/emulator/test_post_config.py
+	tests/emulator/test_post_config.py tests/pipeline/test_parallel.py
 
 # The client compiler only: these tests are many small queries, each over before C2 would pay for its compiling
 # (139 tests in 45-50 s instead of 55-58 s, measured back to back).

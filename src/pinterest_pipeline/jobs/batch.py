@@ -22,10 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -36,6 +33,7 @@ from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError
 from pinterest_pipeline.insights import INSIGHTS, InsightInputs, join_silver
+from pinterest_pipeline.jobs.parallel import run_parallel
 from pinterest_pipeline.lake import (
     DeltaStore,
     Txn,
@@ -69,7 +67,6 @@ KAFKA_ORDER = ["partition", "offset", ELEMENT, "source_file", "line"]
 PROGRESS_SCHEMA = T.StructType(
     [T.StructField("entity", T.StringType(), False), T.StructField("bronze_through", T.LongType(), False)]
 )
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -203,14 +200,6 @@ def ingest(
         counts.lines = sum(c.rows for c in commits.values())
         # A micro-batch's input rows are its files (one row per file).
         counts.files = sum(p.numInputRows for p in query.recentProgress if p.batchId in commits)
-
-
-def _parallel(tasks: dict[str, Callable[[], T]]) -> dict[str, T]:
-    """Run independent Spark jobs from a few driver threads (their fixed costs and stragglers overlap); the
-    first failure is raised."""
-    with ThreadPoolExecutor(max_workers=PARALLEL_JOBS, thread_name_prefix="batch-job") as pool:
-        futures = {name: pool.submit(task) for name, task in tasks.items()}
-        return {name: future.result() for name, future in futures.items()}
 
 
 def _mark_note(through: int, rows: int) -> str:
@@ -433,11 +422,12 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
     silver changed, rebuild the nine gold tables from it (side by side); the tables written."""
     started = time.monotonic()
     progress = _progress(store)
-    reached = _parallel(
+    reached = run_parallel(
         {
             e: functools.partial(_refresh_entity, store, e, report.entities[e], since, progress.get(e), cache)
             for e in ENTITIES
-        }
+        },
+        PARALLEL_JOBS,
     )
     reached = {e: through for e, through in reached.items() if through is not None}
     written = [name(e) for e in reached for name in (names.silver, names.silver_order, names.quarantine)]
@@ -464,7 +454,9 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
         return store.overwrite(INSIGHTS[name](inputs).coalesce(1), names.gold(name), built_from)
 
     try:
-        report.gold.update(_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}))
+        report.gold.update(
+            run_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}, PARALLEL_JOBS)
+        )
     finally:
         release(joined, cache)
     for entity, counts in report.entities.items():
@@ -478,7 +470,10 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
 
 def maintain(store: DeltaStore, config: BatchConfig, tables: list[str], compact: bool) -> None:
     """Table upkeep (OPTIMIZE when `compact`, then VACUUM when due), the tables side by side."""
-    _parallel({name: functools.partial(store.maintain, name, config.upkeep, compact) for name in tables})
+    run_parallel(
+        {name: functools.partial(store.maintain, name, config.upkeep, compact) for name in tables},
+        PARALLEL_JOBS,
+    )
 
 
 def run_batch(spark: SparkSession, config: BatchConfig, store: DeltaStore | None = None) -> BatchReport:

@@ -20,9 +20,9 @@ the cluster's instance profile / a role ARN; never keys); elsewhere with `kinesi
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError, InputError, ServiceError
+from pinterest_pipeline.jobs.parallel import run_parallel
 from pinterest_pipeline.kinesis_source import FORMAT, KinesisOptions, register
 from pinterest_pipeline.lake import (
     DeltaStore,
@@ -273,17 +274,6 @@ def refresh_metric(store: DeltaStore, name: str, arrived_micros: int, config: St
     store.replace_from(fresh, names.metric(name), "window_start", low, txn.note())
 
 
-def _concurrently(tasks: list) -> None:
-    """Run the callables at once (Delta commits to different tables do not conflict); re-raise a failure."""
-    if len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
-    with ThreadPoolExecutor(len(tasks)) as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()
-
-
 def _batch_function(store: DeltaStore, config: StreamConfig):
     """The query's batch function. It keeps no state: what it did is in its commits' notes (the records read)
     and metrics (the rows written), read back by `_account`."""
@@ -295,12 +285,12 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
         # The batch's writes are not read back: what they wrote is read from the tables' logs after the run.
         batch_store = DeltaStore(spark, lake, catalog, schema, confirm=False)
         txn = Txn(QUERY, batch_id)
-        records = as_records(batch, entity_of).persist(StorageLevel.MEMORY_AND_DISK)
-        validated = {
-            e: validate(records.where(F.col("entity") == e), e).persist(StorageLevel.MEMORY_AND_DISK)
-            for e in ENTITIES
-        }
+        records = as_records(batch, entity_of)
+        validated = {e: validate(records.where(F.col("entity") == e), e) for e in ENTITIES}
         try:
+            records.persist(StorageLevel.MEMORY_AND_DISK)
+            for frame in validated.values():
+                frame.persist(StorageLevel.MEMORY_AND_DISK)
             counts, arrived = _counts(validated)
             # The quarantine tables that have rejects, and those that do not exist yet (an empty table is there to
             # be queried); the others are not written.
@@ -309,16 +299,17 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
                 for e in ENTITIES
                 if counts[e][1] or (counts[e][0] and not batch_store.exists(names.stream_quarantine(e)))
             ]
-            _concurrently(
-                [
-                    lambda e=e: batch_store.append(
+            run_parallel(
+                {
+                    e: functools.partial(
+                        batch_store.append,
                         quarantine_rows(validated[e], with_element(F.col("source"))),
                         names.stream_quarantine(e),
                         txn,
                         {"read": counts[e][0]},
                     )
                     for e in rejected
-                ]
+                }
             )
 
             def insert(entity: str) -> None:
@@ -331,12 +322,12 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
             # tables and the metrics (which read stream/pin) at once.
             if counts["pin"][0]:
                 insert("pin")
-            _concurrently(
-                [lambda e=e: insert(e) for e in ENTITIES if e != "pin" and counts[e][0]]
-                + [
-                    lambda n=n: refresh_metric(batch_store, n, arrived, config, txn)
+            run_parallel(
+                {e: functools.partial(insert, e) for e in ENTITIES if e != "pin" and counts[e][0]}
+                | {
+                    n: functools.partial(refresh_metric, batch_store, n, arrived, config, txn)
                     for n in (METRICS if arrived is not None else [])
-                ]
+                }
             )
         finally:
             for frame in validated.values():
