@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 
 import pytest
 
@@ -134,9 +136,6 @@ def test_several_streams_are_read_by_one_reader_each_with_its_own_offsets(kinesi
 
 
 def test_a_shard_is_polled_at_most_once_per_fetch_period(kinesis, kinesis_endpoint, stream):
-    import itertools
-    import time
-
     r = reader(kinesis_endpoint, stream, minFetchPeriod=300)
     r.initialOffset()
     polls = []
