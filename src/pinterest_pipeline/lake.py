@@ -44,6 +44,16 @@ DEFAULT_RETAIN_HOURS = 168
 _HISTORY_DEPTH = 20
 # How far back upkeep looks for removed files and the last VACUUM.
 _VACUUM_HISTORY_DEPTH = 200
+# The columns Delta keeps file statistics on (min, max, nulls), by layer; a layer not named here keeps Delta's
+# default, its first 32 columns. Bronze and quarantine are read by ingest time, silver and silver_order whole:
+# statistics of their long text columns would cost a third of each write and skip nothing (BENCHMARKS.md). Set
+# when a table is created (Delta ignores the property on a write to an existing table).
+STATS_COLUMNS = {
+    "bronze": "ingested_at",
+    "quarantine": "ingested_at",
+    "silver": "ind",
+    "silver_order": "ind",
+}
 
 
 @dataclass(frozen=True)
@@ -286,7 +296,8 @@ class DeltaStore:
     ) -> int | None:
         spark = df.sparkSession
         tag = txn.note(facts) if txn is not None else note
-        writer = df.write.format("delta").mode(mode).options(**(options or {}))
+        created = _table_properties(name, df.columns)
+        writer = df.write.format("delta").mode(mode).options(**created, **(options or {}))
         if txn is not None:
             # Delta's idempotent writes: a (txnAppId, txnVersion) the table already committed is skipped.
             writer = writer.option("txnAppId", txn.app_id).option("txnVersion", str(txn.version))
@@ -298,7 +309,7 @@ class DeltaStore:
         if self.catalog and before is None:
             # Delta keeps no userMetadata (the note) on the CREATE TABLE AS SELECT that a first saveAsTable is:
             # the table is created empty, and the write is an ordinary append or overwrite of it.
-            self._save(df.limit(0).write.format("delta"), name)
+            self._save(df.limit(0).write.format("delta").options(**created), name)
         before = before if txn is not None else None
         self._save(writer, name)
         if not self.confirm:
@@ -372,6 +383,13 @@ class DeltaStore:
             self._retention_set.add(name)
         self.spark.sql(f"VACUUM {ref} RETAIN {hours} HOURS").collect()
         return done + ["VACUUM"]
+
+
+def _table_properties(name: str, columns: list[str]) -> dict[str, str]:
+    """The table properties a table `name` of `columns` is created with (writer options Delta applies on
+    creation)."""
+    stats = STATS_COLUMNS.get(name.partition("/")[0])
+    return {"delta.dataSkippingStatsColumns": stats} if stats in columns else {}
 
 
 def _vacuumed(history: list[dict]) -> bool:

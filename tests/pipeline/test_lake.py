@@ -225,3 +225,23 @@ def test_the_jars_are_the_release_of_the_installed_delta_spark():
 def test_session_is_utc_with_delta(spark):
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert "DeltaSparkSessionExtension" in spark.conf.get("spark.sql.extensions")
+
+
+def test_tables_keep_statistics_on_the_columns_they_are_read_by(spark, tmp_path):
+    """Bronze and quarantine keep file statistics on their ingest time (a daily run skips the files it read before),
+    silver on ind; other layers on Delta's default columns. The statistics are those of Spark's Delta writer."""
+    store = DeltaStore(spark, str(tmp_path))
+    rows = spark.createDataFrame(
+        [(1, "a long text", "2026-12-07 05:00:00")], "ind long, value string, at string"
+    ).select("ind", "value", F.to_timestamp("at").alias("ingested_at"))
+    for name in ("bronze/pin", "silver/pin", "gold/x"):
+        store.append(rows, name)
+    stats = {
+        name: set(json.loads(log_actions(tmp_path / name, "add")[0]["stats"])["minValues"])
+        for name in ("bronze/pin", "silver/pin", "gold/x")
+    }
+    assert stats == {
+        "bronze/pin": {"ingested_at"},
+        "silver/pin": {"ind"},
+        "gold/x": {"ind", "value", "ingested_at"},
+    }
