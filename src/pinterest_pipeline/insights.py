@@ -5,8 +5,7 @@ the post, its geolocation and its user (null where silver holds none for its ind
 it by seven sets of keys (`post_counts`: posts by country and category, by follower count and age group, ...);
 seven insights are small aggregates of those counts (a median is the percentile of a follower count weighted by
 its count), `most_followed_user_by_country` finds its posters among the posts at their country's top count, and
-`users_joined_by_year` counts the user table alone. Counts are sums: the batch job keeps them and adds in only
-the posts that changed (jobs/gold.py). A post without a geolocation has no country or post year, one
+`users_joined_by_year` counts the user table alone. A post without a geolocation has no country or post year, one
 without a user no age group or join year, so each insight counts exactly the posts an inner join would give it.
 
 Choices, documented here and in README.md:
@@ -69,8 +68,6 @@ _KEY_TYPES = {
     "join_year": "int",
     "follower_count": "bigint",
 }
-# The columns of `post_counts` that say what a count counts: the set's name and every set's keys.
-COUNT_COLUMNS = ["counted", *_KEY_TYPES]
 
 
 def join_silver(pin: DataFrame, geo: DataFrame, user: DataFrame) -> DataFrame:
@@ -98,7 +95,7 @@ def join_silver(pin: DataFrame, geo: DataFrame, user: DataFrame) -> DataFrame:
 def post_counts(posts: DataFrame) -> DataFrame:
     """The posts counted by each set of keys of COUNT_KEYS, in one pass: columns `counted` (the set's name), the
     keys of every set (null outside its own) and `posts`."""
-    keys = COUNT_COLUMNS[1:]
+    keys = list(_KEY_TYPES)
 
     def counted(name: str) -> Column:
         row = F.struct(
@@ -116,7 +113,7 @@ def post_counts(posts: DataFrame) -> DataFrame:
     return (
         posts.select(F.explode(F.array(*[counted(name) for name in COUNT_KEYS])).alias("key"))
         .where(F.col("key").isNotNull())
-        .groupBy(*[F.col(f"key.{k}").alias(k) for k in COUNT_COLUMNS])
+        .groupBy(*[F.col(f"key.{k}").alias(k) for k in ["counted", *keys]])
         .agg(F.count(F.lit(1)).alias("posts"))
     )
 
@@ -166,18 +163,12 @@ def _top_followers(counts: DataFrame) -> DataFrame:
     )
 
 
-def most_followed_user_by_country(pin: DataFrame, geo: DataFrame, counts: DataFrame) -> DataFrame:
-    """The poster with most followers in each country (ties kept): the posts at their country's top count."""
-    # The top count of each country, from the counts (one row a country): the posts that may hold one are those
-    # with one of those counts, found without joining every post to its geolocation.
-    tops = _top_followers(counts)
-    candidates = pin.where(F.col("poster_name").isNotNull()).join(
-        F.broadcast(tops.select("follower_count").distinct()), "follower_count", "left_semi"
-    )
+def most_followed_user_by_country(posts: DataFrame, counts: DataFrame) -> DataFrame:
+    """The poster with most followers in each country (ties kept)."""
+    # The top count per country (one row a country, broadcast): no sort of every post, as a rank would need.
     return (
-        candidates.select("ind", "poster_name", "follower_count")
-        .join(geo.select("ind", "country"), "ind")
-        .join(F.broadcast(tops), ["country", "follower_count"], "left_semi")
+        posts.where(F.col("poster_name").isNotNull())
+        .join(F.broadcast(_top_followers(counts)), on=["country", "follower_count"], how="inner")
         .select("country", "poster_name", "follower_count")
         .distinct()
     )
@@ -234,17 +225,17 @@ def median_followers_by_age_group_and_join_year(counts: DataFrame) -> DataFrame:
 
 @dataclass(frozen=True)
 class InsightInputs:
-    """What the insights are computed from: the silver tables and the posts' counts (`post_counts`)."""
+    """What the insights are computed from: the joined `posts`, their `post_counts` and the user table."""
 
-    pin: DataFrame
-    geo: DataFrame
-    user: DataFrame
+    posts: DataFrame
     counts: DataFrame
+    user: DataFrame
 
     @classmethod
     def of(cls, pin: DataFrame, geo: DataFrame, user: DataFrame) -> InsightInputs:
         """The inputs of the silver tables."""
-        return cls(pin, geo, user, post_counts(join_silver(pin, geo, user)))
+        posts = join_silver(pin, geo, user)
+        return cls(posts, post_counts(posts), user)
 
 
 def _of_counts(f: Callable[[DataFrame], DataFrame]) -> Callable[[InsightInputs], DataFrame]:
@@ -255,11 +246,13 @@ def _of_counts(f: Callable[[DataFrame], DataFrame]) -> Callable[[InsightInputs],
 INSIGHTS: dict[str, Callable[[InsightInputs], DataFrame]] = {
     "popular_category_by_country": _of_counts(popular_category_by_country),
     "popular_category_by_year": _of_counts(popular_category_by_year),
-    "most_followed_user_by_country": lambda i: most_followed_user_by_country(i.pin, i.geo, i.counts),
+    "most_followed_user_by_country": lambda inputs: most_followed_user_by_country(
+        inputs.posts, inputs.counts
+    ),
     "most_followed_country": _of_counts(most_followed_country),
     "popular_category_by_age_group": _of_counts(popular_category_by_age_group),
     "median_followers_by_age_group": _of_counts(median_followers_by_age_group),
-    "users_joined_by_year": lambda i: users_joined_by_year(i.user),
+    "users_joined_by_year": lambda inputs: users_joined_by_year(inputs.user),
     "median_followers_by_join_year": _of_counts(median_followers_by_join_year),
     "median_followers_by_age_group_and_join_year": _of_counts(median_followers_by_age_group_and_join_year),
 }

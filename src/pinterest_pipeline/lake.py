@@ -54,9 +54,6 @@ STATS_COLUMNS = {
     "silver": "ind",
     "silver_order": "ind",
 }
-# Layers whose tables record their changes (Delta's change data feed, set when a table is created): what was
-# appended to silver between two versions is what the insights' counts fold in (jobs/gold.py).
-CHANGE_FEED_LAYERS = {"silver"}
 
 
 @dataclass(frozen=True)
@@ -184,7 +181,6 @@ class DeltaStore:
                 "version",
                 F.unix_millis("timestamp").alias("ms"),
                 "operation",
-                "operationParameters",
                 "operationMetrics",
                 "userMetadata",
             ).collect()
@@ -254,23 +250,6 @@ class DeltaStore:
         spark = spark or self.spark
         frame = self._load(name, spark)
         return spark.createDataFrame([], schema or T.StructType([])) if frame is None else frame
-
-    def records_changes(self, name: str) -> bool:
-        """True when the table records its changes (Delta's change data feed)."""
-        rows = self.spark.sql(f"SHOW TBLPROPERTIES {self.ref(name)}").collect()
-        return any(r["key"] == "delta.enableChangeDataFeed" and r["value"] == "true" for r in rows)
-
-    def changes(self, name: str, first: int, last: int) -> DataFrame:
-        """The rows versions `first` to `last` of the table inserted or removed (Delta's change data feed), with
-        `_change_type`; the table must record its changes over those versions."""
-        reader = (
-            self.spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", int(first))
-            .option("endingVersion", int(last))
-        )
-        qualified = self.qualified(name)
-        return reader.table(qualified) if qualified else reader.load(table_path(self.lake, name))
 
     def row_count(self, name: str) -> int:
         """Rows in the table's current snapshot (0 when there is no table); Delta answers from its statistics."""
@@ -409,12 +388,8 @@ class DeltaStore:
 def _table_properties(name: str, columns: list[str]) -> dict[str, str]:
     """The table properties a table `name` of `columns` is created with (writer options Delta applies on
     creation)."""
-    layer = name.partition("/")[0]
-    stats = STATS_COLUMNS.get(layer)
-    properties = {"delta.dataSkippingStatsColumns": stats} if stats in columns else {}
-    if layer in CHANGE_FEED_LAYERS:
-        properties["delta.enableChangeDataFeed"] = "true"
-    return properties
+    stats = STATS_COLUMNS.get(name.partition("/")[0])
+    return {"delta.dataSkippingStatsColumns": stats} if stats in columns else {}
 
 
 def _vacuumed(history: list[dict]) -> bool:

@@ -70,12 +70,6 @@ def batch_progress() -> str:
     return "progress/batch"
 
 
-def post_counts() -> str:
-    """The posts counted by the insights' keys (insights.post_counts), as of the silver versions its note names:
-    what the gold tables are computed from, kept up to silver by adding in the posts that changed."""
-    return "counts/posts"
-
-
 def quarantine(entity: str) -> str:
     """Records the batch job rejected, with their reasons."""
     return f"quarantine/{entity}"

@@ -103,7 +103,7 @@ def test_popular_category_by_year_only_2018_to_2022(spark, tables):
 def test_most_followed_user_by_country_keeps_ties(spark, tables):
     check(
         spark,
-        I.most_followed_user_by_country(tables["pin"], tables["geo"], tables["counts"]),
+        I.most_followed_user_by_country(tables["posts"], tables["counts"]),
         [("Albania", "bob", 5000), ("Albania", "cat", 5000), ("Chad", "dan", 7000), ("Benin", "eve", 7000)],
         "country string, poster_name string, follower_count long",
     )
@@ -230,7 +230,7 @@ def test_a_post_counts_only_in_the_insights_its_geolocation_and_user_reach(spark
     )
     check(
         spark,
-        I.most_followed_user_by_country(pin, geo, counts),
+        I.most_followed_user_by_country(posts, counts),
         [("Albania", "ann", 900)],
         "country string, poster_name string, follower_count long",
     )
@@ -266,7 +266,7 @@ def test_a_post_without_a_poster_name_sets_no_countrys_top(spark):
     inputs = I.InsightInputs.of(pin, geo, user)
     check(
         spark,
-        I.most_followed_user_by_country(pin, geo, inputs.counts),
+        I.most_followed_user_by_country(inputs.posts, inputs.counts),
         [("Chad", "bob", 800)],
         "country string, poster_name string, follower_count long",
     )

@@ -10,8 +10,8 @@ Incremental and idempotent:
   file of earlier offsets landing late) replaces it, compared by the position silver_order keeps. Silver is
   written before silver_order, so a run stopped between the two is caught up by the next, and a rerun with
   nothing new writes nothing; an incremental run equals a full recompute;
-- gold is rebuilt only when silver changed (its tables note the silver versions they were built from), from the
-  posts' counts, which take in only the posts that silver's appends touched (jobs/gold.py);
+- gold is rebuilt from silver only when silver changed (its tables note the silver versions they were built
+  from);
 - a run that wrote anything ends with table upkeep: bronze is compacted before silver reads it, the tables that
   grow by appends are compacted when due, and every table it wrote is vacuumed past the retention;
 - one run at a time per lake: a second run started while one holds the lake stops at once, in one line.
@@ -32,9 +32,8 @@ from pyspark.sql.streaming import StreamingQuery
 from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError
-from pinterest_pipeline.insights import INSIGHTS
-from pinterest_pipeline.jobs.gold import refresh_gold
-from pinterest_pipeline.jobs.parallel import SPARK_JOBS, run_parallel
+from pinterest_pipeline.insights import INSIGHTS, InsightInputs, join_silver, post_counts
+from pinterest_pipeline.jobs.parallel import run_parallel
 from pinterest_pipeline.lake import (
     DeltaStore,
     Txn,
@@ -60,6 +59,8 @@ from pinterest_pipeline.session import persisted, release
 
 # Files per ingest micro-batch (one bronze commit each): 2,000 sink files of 500 records is 1M records.
 MAX_FILES_PER_TRIGGER = 2000
+# Independent Spark jobs (the three silver builds, the nine insights) submitted side by side from driver threads.
+PARALLEL_JOBS = 4
 # Kafka order: the first record of a post in it wins. A line's array elements follow their line; file and line
 # break ties for files not named as the sink names them.
 KAFKA_ORDER = ["partition", "offset", ELEMENT, "source_file", "line"]
@@ -123,7 +124,6 @@ class BatchReport:
     entities: dict[str, EntityCounts] = field(default_factory=lambda: {e: EntityCounts() for e in ENTITIES})
     gold: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = False
-    folded: bool = False  # the posts' counts took in only the posts that changed (jobs/gold.py)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage: ingest, silver, gold
 
     def lines(self) -> list[str]:
@@ -139,8 +139,7 @@ class BatchReport:
             out.extend(reason_lines(name, c.read, c.reasons))
         if self.rebuilt:
             totals = ", ".join(f"{n} {c.silver_total}" for n, c in self.entities.items())
-            counted = "the changed posts folded into the counts" if self.folded else "every post counted"
-            out.append(f"silver rows: {totals}; gold tables: {len(self.gold)} rebuilt ({counted})")
+            out.append(f"silver rows: {totals}; gold tables: {len(self.gold)} rebuilt")
         else:
             out.append("nothing new: silver and gold unchanged")
         out.append("seconds: " + ", ".join(f"{stage} {s:.1f}" for stage, s in self.seconds.items()))
@@ -402,6 +401,11 @@ def _refresh_entity(
     return int(through)
 
 
+def _silver_note(store: DeltaStore) -> str:
+    """What the gold tables are built from: the silver tables' data versions."""
+    return json.dumps({e: store.data_version(names.silver(e)) for e in ENTITIES}, sort_keys=True)
+
+
 def _progress(store: DeltaStore) -> dict[str, int]:
     """Per entity, the bronze ingest time the last run that finished its derived tables brought them all to."""
     rows = (
@@ -423,7 +427,7 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
             e: functools.partial(_refresh_entity, store, e, report.entities[e], since, progress.get(e), cache)
             for e in ENTITIES
         },
-        SPARK_JOBS,
+        PARALLEL_JOBS,
     )
     reached = {e: through for e, through in reached.items() if through is not None}
     written = [name(e) for e in reached for name in (names.silver, names.silver_order, names.quarantine)]
@@ -433,26 +437,45 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
         store.append(rows, names.batch_progress())
         written.append(names.batch_progress())
     report.seconds["silver"] = time.monotonic() - started
-    started = time.monotonic()
-    refreshed = refresh_gold(store, cache)
-    if refreshed is None:
+    built_from = _silver_note(store)
+    gold = [names.gold(n) for n in INSIGHTS]
+    # One stale table (silver moved on, or a run stopped while writing gold) is enough to rebuild them all.
+    if all(store.last_note(name) == built_from for name in gold):
         report.rebuilt = bool(reached)
         return written
-    report.gold, report.folded = refreshed
+    started = time.monotonic()
+    silver = {e: store.read(names.silver(e)) for e in ENTITIES}
+    # The silver tables joined once and counted in one pass over the join; seven insights aggregate the counts
+    # (a few hundred thousand rows at most), the top posters are looked up in the join.
+    joined = persisted(join_silver(silver["pin"], silver["geo"], silver["user"]), cache)
+    counts = persisted(post_counts(joined), cache)
+    inputs = InsightInputs(joined, counts, silver["user"])
+
+    def write_insight(name: str) -> int:
+        # A gold table is a few hundred rows at most: one file.
+        return store.overwrite(INSIGHTS[name](inputs).coalesce(1), names.gold(name), built_from)
+
+    try:
+        report.gold.update(
+            run_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}, PARALLEL_JOBS)
+        )
+    finally:
+        release(counts, cache)
+        release(joined, cache)
     for entity, counts in report.entities.items():
         if entity not in reached:
             counts.silver_total = store.row_count(names.silver(entity))
             counts.quarantine_total = store.row_count(names.quarantine(entity))
     report.seconds["gold"] = time.monotonic() - started
     report.rebuilt = True
-    return written + [names.post_counts()] + [names.gold(n) for n in INSIGHTS]
+    return written + gold
 
 
 def maintain(store: DeltaStore, config: BatchConfig, tables: list[str], compact: bool) -> None:
     """Table upkeep (OPTIMIZE when `compact`, then VACUUM when due), the tables side by side."""
     run_parallel(
         {name: functools.partial(store.maintain, name, config.upkeep, compact) for name in tables},
-        SPARK_JOBS,
+        PARALLEL_JOBS,
     )
 
 
@@ -480,10 +503,10 @@ def _run(spark: SparkSession, store: DeltaStore, config: BatchConfig, raw_root: 
     written = refresh_derived(store, report, since, config.cache)
     if written:
         started = time.monotonic()
-        # Gold and the counts are overwritten whole (nothing to compact); the other tables grow by appends.
-        whole = [name for name in written if name.startswith(("gold/", "counts/"))]
-        maintain(store, config, [name for name in written if name not in whole], compact=True)
-        maintain(store, config, whole, compact=False)
+        # Gold is overwritten whole (nothing to compact); silver, silver_order and quarantine grow by appends.
+        appended = [name for name in written if not name.startswith("gold/")]
+        maintain(store, config, appended, compact=True)
+        maintain(store, config, [name for name in written if name.startswith("gold/")], compact=False)
         upkeep += time.monotonic() - started
     if grown or written:
         report.seconds["upkeep"] = upkeep

@@ -11,8 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
-# Driver threads the jobs submit independent Spark jobs from (the three silver builds, the nine insights).
-SPARK_JOBS = 4
 
 
 def run_parallel(tasks: dict[str, Callable[[], T]], workers: int | None = None) -> dict[str, T]:
