@@ -46,8 +46,7 @@ def tables(spark):
         [(i, country, [0.0, 0.0], ts(y)) for i, _, _, _, country, y, *_ in posts], SILVER_GEO_SCHEMA
     )
     user = spark.createDataFrame([(i, n, a, ts(j, 6, 1)) for i, *_, n, a, j in posts], SILVER_USER_SCHEMA)
-    posts = I.join_silver(pin, geo, user)
-    return {"pin": pin, "geo": geo, "user": user, "posts": posts, "counts": I.post_counts(posts)}
+    return {"pin": pin, "geo": geo, "user": user, "posts": I.join_silver(pin, geo, user)}
 
 
 def check(spark, actual, rows, ddl):
@@ -79,7 +78,7 @@ def test_age_group_bands(spark):
 def test_popular_category_by_country_keeps_ties(spark, tables):
     check(
         spark,
-        I.popular_category_by_country(tables["counts"]),
+        I.popular_category_by_country(tables["posts"]),
         [
             ("Albania", "art", 2),
             ("Albania", "diy", 2),
@@ -94,7 +93,7 @@ def test_popular_category_by_country_keeps_ties(spark, tables):
 def test_popular_category_by_year_only_2018_to_2022(spark, tables):
     check(
         spark,
-        I.popular_category_by_year(tables["counts"]),
+        I.popular_category_by_year(tables["posts"]),
         [(2018, "art", 2), (2019, "diy", 2), (2020, "travel", 1), (2022, "art", 1)],
         "post_year int, category string, category_count long",
     )
@@ -103,7 +102,7 @@ def test_popular_category_by_year_only_2018_to_2022(spark, tables):
 def test_most_followed_user_by_country_keeps_ties(spark, tables):
     check(
         spark,
-        I.most_followed_user_by_country(tables["posts"], tables["counts"]),
+        I.most_followed_user_by_country(tables["posts"]),
         [("Albania", "bob", 5000), ("Albania", "cat", 5000), ("Chad", "dan", 7000), ("Benin", "eve", 7000)],
         "country string, poster_name string, follower_count long",
     )
@@ -112,7 +111,7 @@ def test_most_followed_user_by_country_keeps_ties(spark, tables):
 def test_most_followed_country_is_one_row_with_alphabetical_tie_break(spark, tables):
     check(
         spark,
-        I.most_followed_country(tables["counts"]),
+        I.most_followed_country(tables["posts"]),
         [("Benin", 7000)],
         "country string, follower_count long",
     )
@@ -121,7 +120,7 @@ def test_most_followed_country_is_one_row_with_alphabetical_tie_break(spark, tab
 def test_popular_category_by_age_group(spark, tables):
     check(
         spark,
-        I.popular_category_by_age_group(tables["counts"]),
+        I.popular_category_by_age_group(tables["posts"]),
         [
             ("18-24", "art", 2),
             ("25-35", "diy", 1),
@@ -137,7 +136,7 @@ def test_median_followers_by_age_group_is_exact(spark, tables):
     # 18-24: 100, 100, 7000 -> 100; 25-35: 5000 (fay unknown); 36-50: 5000; +50: 7000, 50 -> 3525
     check(
         spark,
-        I.median_followers_by_age_group(tables["counts"]),
+        I.median_followers_by_age_group(tables["posts"]),
         [("18-24", 100.0), ("25-35", 5000.0), ("36-50", 5000.0), ("+50", 3525.0)],
         "age_group string, median_follower_count double",
     )
@@ -156,7 +155,7 @@ def test_median_followers_by_join_year(spark, tables):
     # 2015: 100, 100; 2016: 5000, 5000; 2017: 7000, 7000; 2020: 300, 50 -> 175
     check(
         spark,
-        I.median_followers_by_join_year(tables["counts"]),
+        I.median_followers_by_join_year(tables["posts"]),
         [(2015, 100.0), (2016, 5000.0), (2017, 7000.0), (2020, 175.0)],
         "post_year int, median_follower_count double",
     )
@@ -165,7 +164,7 @@ def test_median_followers_by_join_year(spark, tables):
 def test_median_followers_by_age_group_and_join_year(spark, tables):
     check(
         spark,
-        I.median_followers_by_age_group_and_join_year(tables["counts"]),
+        I.median_followers_by_age_group_and_join_year(tables["posts"]),
         [
             ("18-24", 2015, 100.0),
             ("25-35", 2016, 5000.0),
@@ -215,34 +214,33 @@ def test_a_post_counts_only_in_the_insights_its_geolocation_and_user_reach(spark
     )
     user = spark.createDataFrame([(2, "Bob B", 30, ts(2016)), (5, "Cy C", 40, ts(2016))], SILVER_USER_SCHEMA)
     posts = I.join_silver(pin, geo, user)
-    counts = I.post_counts(posts)
     check(
         spark,
-        I.popular_category_by_country(counts),
+        I.popular_category_by_country(posts),
         [("Albania", "art", 2)],
         "country string, category string, category_count long",
     )
     check(
         spark,
-        I.popular_category_by_year(counts),
+        I.popular_category_by_year(posts),
         [(2019, "art", 2)],
         "post_year int, category string, category_count long",
     )
     check(
         spark,
-        I.most_followed_user_by_country(posts, counts),
+        I.most_followed_user_by_country(posts),
         [("Albania", "ann", 900)],
         "country string, poster_name string, follower_count long",
     )
     check(
         spark,
-        I.popular_category_by_age_group(counts),
+        I.popular_category_by_age_group(posts),
         [("25-35", "diy", 1)],
         "age_group string, category string, category_count long",
     )
     check(
         spark,
-        I.median_followers_by_join_year(counts),
+        I.median_followers_by_join_year(posts),
         [(2016, 800.0)],
         "post_year int, median_follower_count double",
     )
@@ -262,14 +260,11 @@ def test_a_post_without_a_poster_name_sets_no_countrys_top(spark):
     geo = spark.createDataFrame(
         [(1, "Chad", [0.0, 0.0], ts(2019)), (2, "Chad", [0.0, 0.0], ts(2019))], SILVER_GEO_SCHEMA
     )
-    user = spark.createDataFrame([], SILVER_USER_SCHEMA)
-    inputs = I.InsightInputs.of(pin, geo, user)
+    posts = I.InsightInputs.of(pin, geo, spark.createDataFrame([], SILVER_USER_SCHEMA)).posts
     check(
         spark,
-        I.most_followed_user_by_country(inputs.posts, inputs.counts),
+        I.most_followed_user_by_country(posts),
         [("Chad", "bob", 800)],
         "country string, poster_name string, follower_count long",
     )
-    check(
-        spark, I.most_followed_country(inputs.counts), [("Chad", 800)], "country string, follower_count long"
-    )
+    check(spark, I.most_followed_country(posts), [("Chad", 800)], "country string, follower_count long")

@@ -32,7 +32,7 @@ from pyspark.sql.streaming import StreamingQuery
 from pinterest_pipeline import names
 from pinterest_pipeline.cleaning import CLEANERS, keep_first
 from pinterest_pipeline.errors import ConfigError
-from pinterest_pipeline.insights import INSIGHTS, InsightInputs, join_silver, post_counts
+from pinterest_pipeline.insights import INSIGHTS, InsightInputs, join_silver
 from pinterest_pipeline.jobs.parallel import run_parallel
 from pinterest_pipeline.lake import (
     DeltaStore,
@@ -445,11 +445,9 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
         return written
     started = time.monotonic()
     silver = {e: store.read(names.silver(e)) for e in ENTITIES}
-    # The silver tables joined once and counted in one pass over the join; seven insights aggregate the counts
-    # (a few hundred thousand rows at most), the top posters are looked up in the join.
+    # The silver tables joined once, kept for the eight insights that aggregate it.
     joined = persisted(join_silver(silver["pin"], silver["geo"], silver["user"]), cache)
-    counts = persisted(post_counts(joined), cache)
-    inputs = InsightInputs(joined, counts, silver["user"])
+    inputs = InsightInputs(joined, silver["user"])
 
     def write_insight(name: str) -> int:
         # A gold table is a few hundred rows at most: one file.
@@ -460,7 +458,6 @@ def refresh_derived(store: DeltaStore, report: BatchReport, since: int, cache: b
             run_parallel({name: functools.partial(write_insight, name) for name in INSIGHTS}, PARALLEL_JOBS)
         )
     finally:
-        release(counts, cache)
         release(joined, cache)
     for entity, counts in report.entities.items():
         if entity not in reached:
