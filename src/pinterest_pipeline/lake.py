@@ -45,14 +45,14 @@ _HISTORY_DEPTH = 20
 # How far back upkeep looks for removed files and the last VACUUM.
 _VACUUM_HISTORY_DEPTH = 200
 # The columns Delta keeps file statistics on (min, max, nulls), by layer; a layer not named here keeps Delta's
-# default, its first 32 columns. Bronze and quarantine are read by ingest time, silver and silver_order whole:
-# statistics of their long text columns would cost a third of each write and skip nothing (BENCHMARKS.md). Set
-# when a table is created (Delta ignores the property on a write to an existing table).
+# default, its first 32 columns (silver_order's six short columns, keyed by `index`, keep it). Bronze and
+# quarantine are read by ingest time, silver whole: statistics of their long text columns would cost a third of
+# each write and skip nothing (BENCHMARKS.md). Set when a table is created (Delta ignores the property on a write
+# to an existing table).
 STATS_COLUMNS = {
     "bronze": "ingested_at",
     "quarantine": "ingested_at",
     "silver": "ind",
-    "silver_order": "ind",
 }
 
 
