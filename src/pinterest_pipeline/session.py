@@ -29,6 +29,10 @@ DEFAULT_LOG_DIR = Path(".pinterest") / "logs"
 # alone by later OPTIMIZE runs, so a daily compaction rewrites the day's small files, not the whole table.
 LOCAL_OPTIMIZE_FILE_SIZE = 128 * 1024 * 1024
 LOCAL_FILE_OPEN_COST = 128 * 1024
+# Generated classes Spark keeps compiled (its default is 100). A streaming micro-batch runs some 170 of them (the
+# validation, the inserts, the metrics, Delta's commits): with the default they were all compiled again every
+# batch. Measured with bench/bench_stream.py (BENCHMARKS.md).
+LOCAL_CODEGEN_CACHE_ENTRIES = 2000
 # The catalog of `--catalog spark_catalog` on this machine: Spark's own (Hive) catalog, its metastore (embedded
 # Derby) and warehouse kept under the lake, so a lake carries its tables with it and a second run finds them.
 LOCAL_CATALOG = "spark_catalog"
@@ -232,6 +236,7 @@ def _local_builder(app_name: str, catalog_home: Path | None = None) -> SparkSess
         )
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
+        .config("spark.sql.codegen.cache.maxEntries", str(LOCAL_CODEGEN_CACHE_ENTRIES))
         # Adaptive execution merges small shuffle partitions up to its advisory size (64 MB), not down to the
         # number of cores: a small table is written as one file, not eight.
         .config("spark.sql.adaptive.coalescePartitions.parallelismFirst", "false")
