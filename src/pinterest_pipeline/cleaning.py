@@ -29,32 +29,37 @@ def _reason(failed: Column, message: str, value: Column) -> Column:
     return F.when(failed, F.concat(F.lit(message), value.cast("string")))
 
 
-def pin_violation() -> Column:
+# The violation functions read a typed raw field by name through `col` (top-level columns by default; a field of
+# the struct `parsing.parse_each` keeps them in, in the streaming job).
+Field = Callable[[str], Column]
+
+
+def pin_violation(col: Field = F.col) -> Column:
     """Why a typed raw pin breaks a content rule, or null."""
     return _reason(
-        ~follower_count_is_valid(F.col("follower_count")),
+        ~follower_count_is_valid(col("follower_count")),
         "unparseable follower_count: ",
-        F.col("follower_count"),
+        col("follower_count"),
     )
 
 
-def geo_violation() -> Column:
+def geo_violation(col: Field = F.col) -> Column:
     """Why a typed raw geolocation breaks a content rule, or null."""
-    latitude_out = ~F.col("latitude").between(-90, 90)
-    longitude_out = ~F.col("longitude").between(-180, 180)
+    latitude_out = ~col("latitude").between(-90, 90)
+    longitude_out = ~col("longitude").between(-180, 180)
     return F.coalesce(
-        _reason(~timestamp_is_valid(F.col("timestamp")), "unparseable timestamp: ", F.col("timestamp")),
-        _reason(latitude_out, "latitude out of range: ", F.col("latitude")),
-        _reason(longitude_out, "longitude out of range: ", F.col("longitude")),
+        _reason(~timestamp_is_valid(col("timestamp")), "unparseable timestamp: ", col("timestamp")),
+        _reason(latitude_out, "latitude out of range: ", col("latitude")),
+        _reason(longitude_out, "longitude out of range: ", col("longitude")),
     )
 
 
-def user_violation() -> Column:
+def user_violation(col: Field = F.col) -> Column:
     """Why a typed raw user breaks a content rule, or null."""
-    age_out = ~F.col("age").between(MIN_AGE, MAX_AGE)
+    age_out = ~col("age").between(MIN_AGE, MAX_AGE)
     return F.coalesce(
-        _reason(~timestamp_is_valid(F.col("date_joined")), "unparseable date_joined: ", F.col("date_joined")),
-        _reason(age_out, "age out of range: ", F.col("age")),
+        _reason(~timestamp_is_valid(col("date_joined")), "unparseable date_joined: ", col("date_joined")),
+        _reason(age_out, "age out of range: ", col("age")),
     )
 
 
@@ -111,7 +116,7 @@ def keep_first(df: DataFrame, key: str, order_by: list[Column]) -> DataFrame:
 
 
 CLEANERS: dict[str, Callable[..., DataFrame]] = {"pin": clean_pin, "geo": clean_geo, "user": clean_user}
-VIOLATIONS: dict[str, Callable[[], Column]] = {
+VIOLATIONS: dict[str, Callable[..., Column]] = {
     "pin": pin_violation,
     "geo": geo_violation,
     "user": user_violation,

@@ -34,11 +34,10 @@ def _first_reason(checks: list[tuple[Column, Column]]) -> Column:
     return reason
 
 
-def parse_records(df: DataFrame, entity: str, value_col: str = "value") -> DataFrame:
-    """Add the entity's raw columns (typed as its raw schema) and `reason`, null for a well-formed record."""
+def _parse_columns(entity: str, fields: Column, value: Column) -> tuple[dict[str, Column], Column]:
+    """The entity's typed raw values by field name, read from `fields` (the record as a map of strings), and the
+    reason the record `value` breaks the raw contract (null when it keeps it)."""
     spec = ENTITY[entity]
-    value = F.col(value_col)
-    fields = F.col(_MAP)
     names = spec.raw_schema.fieldNames()
     other_names = [name for name in names if name != spec.id_field]
 
@@ -72,13 +71,41 @@ def parse_records(df: DataFrame, entity: str, value_col: str = "value") -> DataF
                     F.concat(F.lit(f"{field.name} is not {_TYPE_NAMES[field.dataType]}: "), _shown(text)),
                 )
             )
+    typed = {f.name: fields[f.name].try_cast(f.dataType) for f in spec.raw_schema.fields}
+    return typed, _first_reason(checks)
 
-    typed = [fields[f.name].try_cast(f.dataType).alias(f.name) for f in spec.raw_schema.fields]
+
+def _with_fields(df: DataFrame, value_col: str) -> DataFrame:
+    return df.withColumn(_MAP, F.from_json(F.col(value_col), T.MapType(T.StringType(), T.StringType())))
+
+
+def parse_records(df: DataFrame, entity: str, value_col: str = "value") -> DataFrame:
+    """Add the entity's raw columns (typed as its raw schema) and `reason`, null for a well-formed record."""
+    typed, reason = _parse_columns(entity, F.col(_MAP), F.col(value_col))
     return (
-        df.withColumn(_MAP, F.from_json(value, T.MapType(T.StringType(), T.StringType())))
-        .select("*", *typed, _first_reason(checks).alias("reason"))
+        _with_fields(df, value_col)
+        .select("*", *[col.alias(name) for name, col in typed.items()], reason.alias("reason"))
         .drop(_MAP)
     )
+
+
+def raw_struct(entity: str) -> str:
+    """The column `parse_each` keeps an entity's typed raw columns in."""
+    return f"raw_{entity}"
+
+
+def parse_each(df: DataFrame, entities: list[str], value_col: str = "value") -> DataFrame:
+    """`parse_records` for records of several entities in one plan, each parsed as the entity its `entity` column
+    names: its typed raw columns in the struct `raw_<entity>` (null in the other entities' structs), and `reason`
+    (a record of none of `entities` has no reason and every struct null)."""
+    structs, reason = [], F.lit(None).cast("string")
+    for entity in entities:
+        typed, why = _parse_columns(entity, F.col(_MAP), F.col(value_col))
+        mine = F.col("entity") == F.lit(entity)
+        fields = F.struct(*[col.alias(name) for name, col in typed.items()])
+        structs.append(F.when(mine, fields).alias(raw_struct(entity)))
+        reason = F.when(mine, why).otherwise(reason)
+    return _with_fields(df, value_col).select("*", *structs, reason.alias("reason")).drop(_MAP)
 
 
 # The position of a record in the JSON array its line (or Kinesis record) held; null for a plain value.

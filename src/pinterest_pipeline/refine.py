@@ -8,7 +8,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pinterest_pipeline.cleaning import VIOLATIONS
-from pinterest_pipeline.parsing import ARRAY_REASON, parse_records, split_arrays
+from pinterest_pipeline.parsing import ARRAY_REASON, parse_each, parse_records, raw_struct, split_arrays
 from pinterest_pipeline.schemas import QUARANTINE_SCHEMA
 
 
@@ -19,6 +19,33 @@ def validate(records: DataFrame, entity: str, value_col: str = "value") -> DataF
     return parsed.withColumn(
         "reason", F.coalesce(F.col(ARRAY_REASON), F.col("reason"), VIOLATIONS[entity]())
     ).drop(ARRAY_REASON)
+
+
+def validate_each(records: DataFrame, entities: list[str], value_col: str = "value") -> DataFrame:
+    """`validate` for records of several entities in one plan, each validated as the entity its `entity` column
+    names: its typed raw columns are in the struct `raw_<entity>` (see `entity_rows`).
+
+    The streaming job's query holds this plan: it is built once, when the query starts, not for every batch."""
+    parsed = parse_each(split_arrays(records, value_col), entities, value_col)
+    violations = [
+        F.when(F.col("entity") == F.lit(entity), VIOLATIONS[entity](_struct_field(raw_struct(entity))))
+        for entity in entities
+    ]
+    return parsed.withColumn("reason", F.coalesce(F.col(ARRAY_REASON), F.col("reason"), *violations)).drop(
+        ARRAY_REASON
+    )
+
+
+def _struct_field(struct: str):
+    """Reads a field of the struct column `struct` by name."""
+    return lambda name: F.col(struct)[name]
+
+
+def entity_rows(validated: DataFrame, entity: str, entities: list[str]) -> DataFrame:
+    """One entity's rows of `validate_each(records, entities)`, with the columns `validate` gives them."""
+    structs = {raw_struct(e) for e in entities}
+    kept = [c for c in validated.columns if c not in structs]
+    return validated.where(F.col("entity") == F.lit(entity)).select(*kept, f"{raw_struct(entity)}.*")
 
 
 def quarantine_rows(validated: DataFrame, source: Column, value_col: str = "value") -> DataFrame:

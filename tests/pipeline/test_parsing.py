@@ -86,21 +86,24 @@ def test_user_wrong_age_type(spark):
     assert reasons(spark, "user", [with_(GOOD_USER, age="twenty")]) == ["age is not an integer: twenty"]
 
 
+GOOD_PIN = {
+    "index": 1,
+    "unique_id": "u",
+    "title": "t",
+    "description": "d",
+    "poster_name": "p",
+    "follower_count": "1k",
+    "tag_list": "a,b",
+    "is_image_or_video": "image",
+    "image_src": "s",
+    "downloaded": 1,
+    "save_location": "Local save in /data/art",
+    "category": "art",
+}
+
+
 def test_pin_uses_index_as_its_id(spark):
-    pin = {
-        "index": 1,
-        "unique_id": "u",
-        "title": "t",
-        "description": "d",
-        "poster_name": "p",
-        "follower_count": "1k",
-        "tag_list": "a,b",
-        "is_image_or_video": "image",
-        "image_src": "s",
-        "downloaded": 1,
-        "save_location": "Local save in /data/art",
-        "category": "art",
-    }
+    pin = GOOD_PIN
     assert reasons(
         spark, "pin", [json.dumps(pin), with_(pin, index=KeyError), with_(pin, downloaded="yes")]
     ) == [None, "missing index", "downloaded is not an integer: yes"]
@@ -172,3 +175,30 @@ def array_break_rows(spark):
 @pytest.mark.parametrize("case", range(len(ARRAY_BREAKS)), ids=[reason for _, reason in ARRAY_BREAKS])
 def test_an_array_that_is_not_all_objects_is_one_rejected_record(array_break_rows, case):
     assert [row for row in array_break_rows if row[0] == case] == [(case, None, None, ARRAY_BREAKS[case][1])]
+
+
+def test_records_of_the_three_entities_validated_in_one_plan_are_validated_as_each_alone(spark):
+    """The streaming job validates the three streams' records in one plan (refine.validate_each): each entity's
+    rows, columns and reasons are those refine.validate gives its records alone."""
+    from pinterest_pipeline.names import ENTITIES
+    from pinterest_pipeline.refine import entity_rows, validate, validate_each
+
+    texts = {
+        "pin": [json.dumps(GOOD_PIN), with_(GOOD_PIN, follower_count="lots"), with_(GOOD_PIN, index="x")],
+        "geo": [json.dumps(GOOD_GEO), with_(GOOD_GEO, latitude=95)] + [text for text, _ in GEO_BREAKS],
+        "user": [json.dumps(GOOD_USER), with_(GOOD_USER, age=300), json.dumps([GOOD_USER, GOOD_USER])]
+        + [text for text, _ in ARRAY_BREAKS],
+    }
+    rows = [(entity, line, text) for entity in ENTITIES for line, text in enumerate(texts[entity])]
+    mixed = spark.createDataFrame(rows, "entity string, line int, value string")
+    each = validate_each(mixed, list(ENTITIES))
+    for entity in ENTITIES:
+        alone = validate(mixed.where(mixed.entity == entity), entity)
+        got = entity_rows(each, entity, list(ENTITIES))
+        assert sorted(got.columns) == sorted(alone.columns), entity
+        order = ["line", "element"]
+        assert got.orderBy(*order).collect() == alone.select(*got.columns).orderBy(*order).collect(), entity
+    reasons_found = {r.reason for r in each.collect()}
+    assert {"unparseable follower_count: lots", "latitude out of range: 95.0", "age out of range: 300"} <= (
+        reasons_found
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from delta_tables import delta_rows
 
-from pinterest_pipeline.jobs.stream import QUERY, StreamConfig, _batch_function, run_stream
+from pinterest_pipeline.jobs.stream import QUERY, StreamConfig, _batch_function, run_stream, stream_rows
 from pinterest_pipeline.kinesis_source import KINESIS_SCHEMA
 from pinterest_pipeline.lake import DeltaStore
 from pinterest_pipeline.metrics import METRICS
@@ -89,7 +89,7 @@ def test_replayed_batch_ids_write_nothing_while_the_query_runs(spark, kinesis, p
 
         write = _batch_function(DeltaStore(spark, str(lake)), config)
         for batch_id in done:
-            write(kinesis_rows(spark, prefix), batch_id)
+            write(stream_rows(kinesis_rows(spark, prefix), config), batch_id)
 
         def arrived() -> bool:
             assert running.is_alive(), "the streaming job stopped before the new posts arrived"
@@ -129,10 +129,11 @@ def test_a_micro_batch_like_the_one_before_compiles_almost_no_code(spark, tmp_pa
     compiled = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
     config = StreamConfig(str(tmp_path / "lake"))
     write = _batch_function(DeltaStore(spark, config.lake), config)
-    write(kinesis_rows(spark, config.stream_prefix, range(0, 10)), 0)  # creates the tables: a path of its own
-    write(kinesis_rows(spark, config.stream_prefix, range(10, 20)), 1)
+    # The first batch creates the tables (a path of its own); the second is the one the third repeats.
+    write(stream_rows(kinesis_rows(spark, config.stream_prefix, range(10)), config), 0)
+    write(stream_rows(kinesis_rows(spark, config.stream_prefix, range(10, 20)), config), 1)
     before = compiled.getCount()
-    write(kinesis_rows(spark, config.stream_prefix, range(20, 30)), 2)
+    write(stream_rows(kinesis_rows(spark, config.stream_prefix, range(20, 30)), config), 2)
     new = compiled.getCount() - before
     # With Spark's default cache this batch compiled 150 to 200 classes (measured); what varies from one batch to
     # the next (the batch's ingest time, a literal in the code) a few.

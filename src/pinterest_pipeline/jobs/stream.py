@@ -2,8 +2,9 @@
 
 One query, `stream`, reads the three streams through one source (one consumer per stream) with its checkpoint
 under `<lake>/_checkpoints/stream`. Each micro-batch, in this order:
-1. every entity's records are validated with the batch job's functions and the rejected ones appended to
-   `stream_quarantine/<entity>` (where there are some, or the table does not exist yet);
+1. every entity's records are validated with the batch job's functions (in the query's own plan, built once when
+   it starts, not for each batch) and the rejected ones appended to `stream_quarantine/<entity>` (where there
+   are some, or the table does not exist yet);
 2. the accepted records are cleaned and inserted into `stream/<entity>` if their ind is not there yet (a post
    re-sent is kept once, the first to arrive), the three tables written concurrently;
 3. the metrics (`metrics.py`) are recomputed from `stream/pin` for the windows the batch's pins fall in, and
@@ -48,11 +49,12 @@ from pinterest_pipeline.names import ENTITIES, prefix_problem
 from pinterest_pipeline.parsing import ELEMENT, with_element
 from pinterest_pipeline.refine import (
     ReasonCount,
+    entity_rows,
     quarantine_rows,
     reason_counts,
     reason_lines,
     server_micros,
-    validate,
+    validate_each,
 )
 from pinterest_pipeline.schemas import ENTITY
 from pinterest_pipeline.session import on_databricks
@@ -230,6 +232,12 @@ def as_records(kinesis: DataFrame, entity_of: dict[str, str]) -> DataFrame:
     )
 
 
+def stream_rows(kinesis: DataFrame, config: StreamConfig) -> DataFrame:
+    """Kinesis rows to validated records (`refine.validate_each`): what the query hands each micro-batch. The plan
+    is the query's, built once when it starts; a batch only splits it by entity."""
+    return validate_each(as_records(kinesis, config.entity_of()), list(ENTITIES))
+
+
 def _arrival_order() -> list:
     # Sequence numbers are decimal strings of up to 128 bits: shorter is earlier, then by text.
     # Then by position in the record's array (null, first, for a plain record).
@@ -278,20 +286,17 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
     """The query's batch function. It keeps no state: what it did is in its commits' notes (the records read)
     and metrics (the rows written), read back by `_account`."""
     lake, catalog, schema = store.lake, store.catalog, store.schema
-    entity_of = config.entity_of()
 
     def write_batch(batch: DataFrame, batch_id: int) -> None:
+        """`batch`: the micro-batch's records, validated (`stream_rows`)."""
         spark = batch.sparkSession
         # The batch's writes are not read back: what they wrote is read from the tables' logs after the run.
         batch_store = DeltaStore(spark, lake, catalog, schema, confirm=False)
         txn = Txn(QUERY, batch_id)
-        records = as_records(batch, entity_of)
-        validated = {e: validate(records.where(F.col("entity") == e), e) for e in ENTITIES}
+        validated = {e: entity_rows(batch, e, list(ENTITIES)) for e in ENTITIES}
         try:
-            records.persist(StorageLevel.MEMORY_AND_DISK)
-            for frame in validated.values():
-                frame.persist(StorageLevel.MEMORY_AND_DISK)
-            counts, arrived = _counts(validated)
+            batch.persist(StorageLevel.MEMORY_AND_DISK)
+            counts, arrived = _counts(batch)
             # The quarantine tables that have rejects, and those that do not exist yet (an empty table is there to
             # be queried); the others are not written.
             rejected = [
@@ -330,9 +335,7 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
                 }
             )
         finally:
-            for frame in validated.values():
-                frame.unpersist()
-            records.unpersist()
+            batch.unpersist()
         if batch_id % config.maintain_every == config.maintain_every - 1:
             for name in all_tables():
                 batch_store.maintain(name, config.upkeep)
@@ -340,23 +343,16 @@ def _batch_function(store: DeltaStore, config: StreamConfig):
     return write_batch
 
 
-def _counts(validated: dict[str, DataFrame]) -> tuple[dict[str, tuple[int, int]], int | None]:
+def _counts(validated: DataFrame) -> tuple[dict[str, tuple[int, int]], int | None]:
     """Per entity (records read, records rejected), and the earliest arrival (epoch microseconds) of an accepted
     pin (None without one), in one Spark job."""
-    per_entity = None
-    for entity, frame in validated.items():
-        part = frame.select(
-            F.lit(entity).alias("entity"),
-            F.col("reason").isNotNull().alias("rejected"),
-            F.unix_micros(EVENT_TIME).alias("arrived"),
-        )
-        per_entity = part if per_entity is None else per_entity.unionByName(part)
-    rows = per_entity.groupBy("entity").agg(
+    rejected = F.col("reason").isNotNull()
+    rows = validated.groupBy("entity").agg(
         F.count(F.lit(1)).alias("read"),
-        F.count_if(F.col("rejected")).alias("rejected"),
-        F.min(F.when(~F.col("rejected"), F.col("arrived"))).alias("arrived"),
+        F.count_if(rejected).alias("rejected"),
+        F.min(F.when(~rejected, F.unix_micros(EVENT_TIME))).alias("arrived"),
     )
-    counts = {entity: (0, 0) for entity in validated}
+    counts = {entity: (0, 0) for entity in ENTITIES}
     arrived = None
     for row in rows.collect():
         counts[row["entity"]] = (int(row["read"]), int(row["rejected"]))
@@ -405,7 +401,7 @@ def has_uncommitted_batch(checkpoint: str) -> bool:
 
 def _start(spark: SparkSession, store: DeltaStore, config: StreamConfig):
     writer = (
-        read_streams(spark, config)
+        stream_rows(read_streams(spark, config), config)
         .writeStream.foreachBatch(_batch_function(store, config))
         .queryName(QUERY)
         .option("checkpointLocation", table_path(config.lake, names.checkpoint(QUERY)))
