@@ -6,9 +6,9 @@ comma-separated list), so the streaming job reads either the same way: one query
 
 Offsets are per stream and shard: the sequence number of the last record in the micro-batch and whether a
 closed shard is read to its end. The driver finds each batch's end by reading the shards (Kinesis has no "last
-sequence number" call), the streams concurrently, and hands the rows it read to the batch's partitions; a batch
-replayed after a restart is read again from Kinesis between the same sequence numbers, so it holds the same
-records. After a reshard the child shards are read once their parents are finished, which keeps each partition
+sequence number" call), the streams concurrently, and hands Spark the rows it read (a simple reader: Spark keeps
+them in the JVM for the batch, so reading a batch runs no Python task); a batch replayed after a restart is read
+again from Kinesis between the same sequence numbers, so it holds the same records. After a reshard the child shards are read once their parents are finished, which keeps each partition
 key's records in order. A shard is polled at most once per `minFetchPeriod` (Kinesis allows 5 GetRecords per
 second per shard), and a shard's next iterator is kept from one poll to the next. `maxRecordsPerTrigger` bounds
 what a micro-batch takes from each stream; under `availableNow`, Spark 4.0 asks a Python source for its latest
@@ -22,14 +22,15 @@ maxRecordsPerTrigger, maxRecordsPerFetch, minFetchPeriod (milliseconds, default 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 
 from pyspark.sql import types as T
-from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+from pyspark.sql.datasource import DataSource, SimpleDataSourceStreamReader
 
 from pinterest_pipeline.errors import ConfigError
 
@@ -198,40 +199,24 @@ def read_between(
         iterator = page.get("NextShardIterator")
 
 
-@dataclass
-class ShardRange(InputPartition):
-    """One shard's records of a micro-batch: after `after` up to `until`, with the rows when the driver has them."""
+class KinesisStreamReader(SimpleDataSourceStreamReader):
+    """Micro-batches of Kinesis streams, offsets {stream: {shardId: {"seq": last sequence number, "done": bool}}}.
 
-    stream: str
-    shard: str
-    after: str | None
-    until: str
-    rows: list[tuple] | None = field(default=None)
-
-
-class KinesisStreamReader(DataSourceStreamReader):
-    """Micro-batches of Kinesis streams, offsets {stream: {shardId: {"seq": last sequence number, "done": bool}}}."""
+    A simple reader (Spark's `SimpleDataSourceStreamReader`): `read` finds a batch's end by reading the shards on
+    the driver and hands Spark the rows it read, which Spark keeps for the batch (as Arrow, in the JVM), so a
+    batch's records are read once and its first job runs no Python. A batch replayed after a restart has no kept
+    rows: Spark asks `readBetweenOffsets`, which reads it again from Kinesis between the same sequence numbers.
+    """
 
     def __init__(self, options: KinesisOptions):
         self.options = options
         self._client = None
-        self._position: dict | None = None
-        # Rows read while finding a batch's end, handed to the batch's partitions instead of reading twice,
-        # by (stream, shard, sequence number read after).
-        self._fetched: dict[tuple[str, str, str | None], tuple[str, list[tuple]]] = {}
         # Per (stream, shard): the sequence number a kept iterator starts after, the iterator, when it was got.
         self._iterators: dict[tuple[str, str], tuple[str | None, str, float]] = {}
         self._polled = 0.0
 
     def __getstate__(self):
-        return {
-            "options": self.options,
-            "_client": None,
-            "_position": None,
-            "_fetched": {},
-            "_iterators": {},
-            "_polled": 0.0,
-        }
+        return {"options": self.options, "_client": None, "_iterators": {}, "_polled": 0.0}
 
     @property
     def client(self):
@@ -269,25 +254,25 @@ class KinesisStreamReader(DataSourceStreamReader):
                 offset[shard.shard_id] = {"seq": seq, "done": False}
             return offset
 
-        self._position = self._each_stream(initial)
-        return self._position
+        return self._each_stream(initial)
 
-    def latestOffset(self) -> dict:
-        """The end of the next batch: each readable shard of each stream read to its tip, or up to the
-        per-trigger limit of its stream."""
-        position = self._position if self._position is not None else self.initialOffset()
+    def read(self, start: dict) -> tuple[Iterator[tuple], dict]:
+        """The next batch after `start`: its rows and its end, each readable shard of each stream read to its tip
+        or up to the per-trigger limit of its stream. An end equal to `start` (and no rows): nothing new."""
         wait = self._polled + self.options.min_fetch_period - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         self._polled = time.monotonic()
-        self._fetched = {}
-        return self._each_stream(lambda stream: self._advance(stream, dict(position.get(stream, {}))))
+        read = self._each_stream(lambda stream: self._advance(stream, dict(start.get(stream, {}))))
+        end = {stream: offset for stream, (offset, _) in read.items()}
+        return itertools.chain.from_iterable(rows for _, rows in read.values()), end
 
-    def _advance(self, stream: str, position: dict) -> dict:
-        """One stream's next offset (`position` is where it stands)."""
+    def _advance(self, stream: str, position: dict) -> tuple[dict, list[tuple]]:
+        """One stream's next offset (`position` is where it stands) and the rows up to it."""
         budget = float(self.options.max_records_per_trigger or "inf")
         shards = list_shards(self.client, stream)
         visited: set[str] = set()
+        read: list[tuple] = []
         progressed = True
         while progressed and budget > 0:
             progressed = False
@@ -307,17 +292,16 @@ class KinesisStreamReader(DataSourceStreamReader):
                     self._kept_iterator(stream, shard.shard_id, state["seq"]),
                 )
                 budget -= len(rows)
+                read.extend(rows)
                 seq = rows[-1][4] if rows else state["seq"]
                 done = shard.closed and at_tip
                 if following:
                     self._iterators[(stream, shard.shard_id)] = (seq, following, time.monotonic())
-                if rows:
-                    self._fetched[(stream, shard.shard_id, state["seq"])] = (seq, rows)
                 position[shard.shard_id] = {"seq": seq, "done": done}
                 progressed = progressed or done  # a finished parent makes its children readable
                 if budget <= 0:
                     break
-        return {k: position[k] for k in sorted(position)}
+        return {k: position[k] for k in sorted(position)}, read
 
     def _kept_iterator(self, stream: str, shard: str, after: str | None) -> str | None:
         """The iterator the last read of the shard handed back, if it starts after `after` and is fresh (Kinesis
@@ -327,34 +311,16 @@ class KinesisStreamReader(DataSourceStreamReader):
             return kept[1]
         return None
 
-    def partitions(self, start: dict, end: dict) -> list[InputPartition]:
-        """One partition per shard that moved between the two offsets."""
-        # On a restart Spark calls partitions(last, last) first: it tells the reader where it stands.
-        self._position = end
-        parts = []
+    def readBetweenOffsets(self, start: dict, end: dict) -> Iterator[tuple]:
+        """A planned batch's records read again from Kinesis (a replay after a restart): each shard that moved
+        between the two offsets, after its sequence number in `start` up to that in `end`."""
         for stream, shards in sorted(end.items()):
             for shard, state in sorted(shards.items()):
                 after = start.get(stream, {}).get(shard, {}).get("seq")
-                if state["seq"] is None or state["seq"] == after:
-                    continue
-                fetched = self._fetched.get((stream, shard, after))
-                rows = fetched[1] if fetched and fetched[0] == state["seq"] else None
-                parts.append(ShardRange(stream, shard, after, state["seq"], rows))
-        self._fetched = {}
-        return parts
-
-    def read(self, partition: ShardRange) -> Iterator[tuple]:
-        """The partition's records, from the driver or read again from Kinesis."""
-        if partition.rows is not None:
-            return iter(partition.rows)
-        return read_between(
-            self.client,
-            partition.stream,
-            partition.shard,
-            partition.after,
-            partition.until,
-            self.options.max_records_per_fetch,
-        )
+                if state["seq"] is not None and state["seq"] != after:
+                    yield from read_between(
+                        self.client, stream, shard, after, state["seq"], self.options.max_records_per_fetch
+                    )
 
     def commit(self, end: dict) -> None:
         """Nothing to release: Kinesis keeps records for their retention period whatever the reader does."""
@@ -370,7 +336,7 @@ class KinesisDataSource(DataSource):
     def schema(self) -> T.StructType:
         return KINESIS_SCHEMA
 
-    def streamReader(self, schema: T.StructType) -> DataSourceStreamReader:
+    def simpleStreamReader(self, schema: T.StructType) -> SimpleDataSourceStreamReader:
         return KinesisStreamReader(KinesisOptions.parse(dict(self.options)))
 
 

@@ -20,12 +20,15 @@ def reader(endpoint: str, stream: str, **options) -> KinesisStreamReader:
 
 
 def batch(r: KinesisStreamReader, start: dict) -> tuple[dict, list[tuple]]:
-    """One micro-batch as Spark plans it: latest offset, partitions, then each partition read."""
-    end = r.latestOffset()
+    """One micro-batch as Spark asks a simple reader for it: the rows after `start` and their end offset."""
+    rows, end = r.read(start)
     # Spark passes offsets through JSON: what the reader returns must survive it.
-    end = json.loads(json.dumps(end))
-    rows = [row for part in r.partitions(start, end) for row in r.read(part)]
-    return end, rows
+    return json.loads(json.dumps(end)), list(rows)
+
+
+def replay(r: KinesisStreamReader, start: dict, end: dict) -> list[tuple]:
+    """A planned batch read again, as after a restart (Spark kept no rows for it)."""
+    return list(r.readBetweenOffsets(start, end))
 
 
 def indexes(rows: list[tuple]) -> list[int]:
@@ -52,8 +55,8 @@ def test_rows_have_the_databricks_columns_and_offsets_move_per_shard(kinesis, ki
     assert shard in end[stream] and arrived.tzinfo is not None
     for shard_id, state in end[stream].items():
         assert state["seq"] == max((row[4] for row in rows if row[3] == shard_id), key=int)
-    # Nothing new: the same offset, so Spark plans no batch.
-    assert r.latestOffset() == end
+    # Nothing new: the same offset and no rows, so Spark plans no batch.
+    assert batch(r, end) == (end, [])
 
 
 def test_record_limit_bounds_each_batch_and_loses_nothing(kinesis, kinesis_endpoint, stream):
@@ -78,11 +81,10 @@ def test_replay_after_restart_reads_the_same_records(kinesis, kinesis_endpoint, 
     end, rows = batch(first, start)
     # A new reader (a restarted query) replays the planned batch from Kinesis, without the driver's rows.
     again = reader(kinesis_endpoint, stream, maxRecordsPerTrigger=5)
-    replayed = [row for part in again.partitions(start, end) for row in again.read(part)]
-    assert sorted(replayed) == sorted(rows)
-    # Spark's restart call partitions(last, last) tells the reader where it stands: the next batch follows on.
+    assert sorted(replay(again, start, end)) == sorted(rows)
+    assert replay(again, end, end) == []
+    # A restarted reader asked for the batch after the last one planned follows on from there.
     restarted = reader(kinesis_endpoint, stream)
-    assert restarted.partitions(end, end) == []
     _, rest = batch(restarted, end)
     assert indexes(rows + rest) == list(range(12))
 
@@ -127,17 +129,15 @@ def test_several_streams_are_read_by_one_reader_each_with_its_own_offsets(kinesi
     assert sorted(sum(1 for row in rows if row[2] == name) for name in names) == [5, 5, 5]
     end, more = batch(r, end)
     assert indexes(rows + more) == sorted(100 * n + i for n in range(3) for i in range(8))
-    assert r.latestOffset() == end
+    assert batch(r, end) == (end, [])
     # A restarted reader replays each stream's part of a planned batch from Kinesis.
     again = reader(kinesis_endpoint, ",".join(names))
-    assert sorted(row for part in again.partitions(offset, end) for row in again.read(part)) == sorted(
-        rows + more
-    )
+    assert sorted(replay(again, offset, end)) == sorted(rows + more)
 
 
 def test_a_shard_is_polled_at_most_once_per_fetch_period(kinesis, kinesis_endpoint, stream):
     r = reader(kinesis_endpoint, stream, minFetchPeriod=300)
-    r.initialOffset()
+    start = r.initialOffset()
     polls = []
     list_shards = r.client.list_shards
 
@@ -147,7 +147,7 @@ def test_a_shard_is_polled_at_most_once_per_fetch_period(kinesis, kinesis_endpoi
 
     r.client.list_shards = noted
     for _ in range(3):
-        r.latestOffset()
+        r.read(start)
     # A poll lists the shards, then reads each: two polls start at least the period apart (a busy machine only
     # spaces them more; without the period they follow each other within milliseconds).
     assert len(polls) == 3
