@@ -229,19 +229,32 @@ def test_session_is_utc_with_delta(spark):
 
 def test_tables_keep_statistics_on_the_columns_they_are_read_by(spark, tmp_path):
     """Bronze and quarantine keep file statistics on their ingest time (a daily run skips the files it read before),
-    silver on ind; other layers on Delta's default columns. The statistics are those of Spark's Delta writer."""
+    silver on ind, the stream tables on arrival time and their metrics on window start; other layers on Delta's
+    default columns. The statistics are those of Spark's Delta writer."""
     store = DeltaStore(spark, str(tmp_path))
     rows = spark.createDataFrame(
         [(1, "a long text", "2026-12-07 05:00:00")], "ind long, value string, at string"
     ).select("ind", "value", F.to_timestamp("at").alias("ingested_at"))
-    for name in ("bronze/pin", "silver/pin", "gold/x"):
-        store.append(rows, name)
+    arrived = rows.withColumnRenamed("ingested_at", "arrived_at")
+    windows = rows.withColumnRenamed("ingested_at", "window_start")
+    tables = {
+        "bronze/pin": rows,
+        "silver/pin": rows,
+        "gold/x": rows,
+        "stream/pin": arrived,
+        "stream/metrics/x": windows,
+        "stream_quarantine/pin": rows,
+    }
+    for name, frame in tables.items():
+        store.append(frame, name)
     stats = {
-        name: set(json.loads(log_actions(tmp_path / name, "add")[0]["stats"])["minValues"])
-        for name in ("bronze/pin", "silver/pin", "gold/x")
+        name: set(json.loads(log_actions(tmp_path / name, "add")[0]["stats"])["minValues"]) for name in tables
     }
     assert stats == {
         "bronze/pin": {"ingested_at"},
         "silver/pin": {"ind"},
         "gold/x": {"ind", "value", "ingested_at"},
+        "stream/pin": {"arrived_at"},
+        "stream/metrics/x": {"window_start"},
+        "stream_quarantine/pin": {"ingested_at"},
     }
