@@ -4,16 +4,16 @@ It gives the columns of Databricks' built-in `kinesis` source (partitionKey, dat
 sequenceNumber, approximateArrivalTimestamp) and, like it, reads one or more streams (streamName is a
 comma-separated list), so the streaming job reads either the same way: one query, one consumer per stream.
 
-Offsets are per stream and shard: the sequence number of the last record in the micro-batch and whether a
-closed shard is read to its end. The driver finds each batch's end by reading the shards (Kinesis has no "last
-sequence number" call), the streams concurrently, and hands Spark the rows it read (a simple reader: Spark keeps
-them in the JVM for the batch, so reading a batch runs no Python task); a batch replayed after a restart is read
-again from Kinesis between the same sequence numbers, so it holds the same records. After a reshard the child shards are read once their parents are finished, which keeps each partition
-key's records in order. A shard is polled at most once per `minFetchPeriod` (Kinesis allows 5 GetRecords per
-second per shard), and a shard's next iterator is kept from one poll to the next. `maxRecordsPerTrigger` bounds
-what a micro-batch takes from each stream; under `availableNow`, Spark 4.0 asks a Python source for its latest
-offset once, so the backlog at the start is one batch (Spark 4.0's Python API has no admission control; the
-limit applies to processing-time triggers).
+Offsets are per stream and shard: the sequence number of the last record in the micro-batch and whether a closed
+shard is read to its end. The driver finds each batch's end by reading the shards (Kinesis has no "last sequence
+number" call), the streams concurrently, and hands Spark the rows it read (a simple reader: Spark keeps them in
+the JVM for the batch, so reading a batch runs no Python task); a batch replayed after a restart is read again
+from Kinesis between the same sequence numbers, so it holds the same records. After a reshard the child shards are
+read once their parents are finished, which keeps each partition key's records in order. A shard is polled at most
+once per `minFetchPeriod` (Kinesis allows 5 GetRecords per second per shard), and a shard's next iterator is kept
+from one poll to the next. `maxRecordsPerTrigger` bounds what a micro-batch takes from each stream; under
+`availableNow`, Spark 4.0 asks a Python source for its latest offset once, so the backlog at the start is one
+batch (Spark 4.0's Python API has no admission control; the limit applies to processing-time triggers).
 
 Options (Spark lower-cases their keys): streamName (required: one name or several, comma-separated),
 endpointUrl, region (default us-east-1), initialPosition (trim_horizon or latest; default trim_horizon),
