@@ -162,7 +162,8 @@ def _start_ingest(
     def write_batch(files: DataFrame, batch_id: int) -> None:
         # One pass over the files, no cache: each file is read once, straight into bronze's Parquet files.
         # The batch's own session (under Connect, that of the process running this function) writes it.
-        batch_store = DeltaStore(files.sparkSession, lake, catalog, schema)
+        # What it wrote is read back from bronze's log after the run (`ingest`): the write need not look.
+        batch_store = DeltaStore(files.sparkSession, lake, catalog, schema, confirm=False)
         batch_store.append(
             split_records(files, topic, F.current_timestamp()), names.bronze(entity), Txn(query, batch_id)
         )
@@ -263,8 +264,14 @@ def _changed_winners(
     first = keep_first(accepted, spec.id_field, [F.col(c) for c in KAFKA_ORDER])
     if full:
         return first.withColumn("_replaces", F.lit(False))
-    known = store.read(names.silver_order(entity)).select(
-        F.col(spec.id_field).alias("_known_id"), F.struct(*KAFKA_ORDER).alias("_known")
+    # The positions silver_order holds for these posts only: their ids, a day's new posts, go to the scan of
+    # silver_order as a broadcast set, and what it finds (at most as many rows) to the join with them as another.
+    # A join of the two as they come shuffles and sorts every row of silver_order (BENCHMARKS.md).
+    ids = first.select(F.col(spec.id_field).alias("_known_id"))
+    known = F.broadcast(
+        store.read(names.silver_order(entity))
+        .select(F.col(spec.id_field).alias("_known_id"), F.struct(*KAFKA_ORDER).alias("_known"))
+        .join(F.broadcast(ids), "_known_id", "left_semi")
     )
     # Structs compare field by field, nulls first: the order keep_first sorts by.
     ahead = F.col("_known").isNull() | (F.struct(*KAFKA_ORDER) < F.col("_known"))
