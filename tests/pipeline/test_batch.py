@@ -476,3 +476,31 @@ def test_marks_lifted_by_a_runs_progress_keep_a_missing_table_missing():
     assert marks.lifted(None) == marks
     assert _Marks(None, 20, 10).lifted(40) == _Marks(None, 40, 40)
     assert _Marks(None, 20, 10).low() is None
+
+
+def test_an_incremental_run_looks_up_silver_order_without_shuffling_it(spark, late_landing, capsys):
+    """The positions silver_order holds for a run's new posts are found through broadcasts of those posts' ids:
+    a join as they come would shuffle and sort every row of silver_order, once per entity per run. Broadcasts
+    are left to the hints alone (no size-based choice), so the plan shows what the code asks for."""
+    from pinterest_pipeline.jobs.batch import _changed_winners
+    from pinterest_pipeline.lake import make_store
+    from pinterest_pipeline.refine import validate
+    from pinterest_pipeline.schemas import BRONZE_SCHEMA
+
+    store = make_store(spark, str(late_landing["lake"]))
+    validated = validate(store.read("bronze/pin", BRONZE_SCHEMA), "pin")
+    threshold = spark.conf.get("spark.sql.autoBroadcastJoinThreshold")
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        changed = _changed_winners(store, validated, "pin", mark=0, full=False)
+        capsys.readouterr()
+        changed.explain()
+        plan = capsys.readouterr().out
+        rows = {r["ind"]: r["_replaces"] for r in changed.collect()}
+    finally:
+        spark.conf.set("spark.sql.autoBroadcastJoinThreshold", threshold)
+    joins = [line for line in plan.splitlines() if "Join" in line]
+    assert len(joins) == 2 and all("BroadcastHashJoin" in line for line in joins), plan
+    assert any("LeftSemi" in line for line in joins), plan
+    # What the lookup finds: every post of bronze is in silver_order already, none of its records ahead of it.
+    assert rows == {}
