@@ -33,15 +33,6 @@ LOCAL_FILE_OPEN_COST = 128 * 1024
 # validation, the inserts, the metrics, Delta's commits): with the default they were all compiled again every
 # batch. Measured with bench/bench_stream.py (BENCHMARKS.md).
 LOCAL_CODEGEN_CACHE_ENTRIES = 2000
-# The JVM's optimizing (C2) compiler takes a method only at ten times HotSpot's default call and loop counts. Each
-# Spark query brings classes of its own, hot for a moment: with the defaults, a daily run in a fresh JVM spent more
-# core time compiling than running (a profile counted 88 s of compilation in 79 s on 2 cores). The loops over
-# millions of rows still reach C2. A fresh +1% daily run 52-58 s instead of 60-68 s, a first load of 1M posts
-# 115-135 s instead of 129-147 s, measured alternating (BENCHMARKS.md).
-LOCAL_JIT_OPTIONS = (
-    "-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 "
-    "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000"
-)
 # The catalog of `--catalog spark_catalog` on this machine: Spark's own (Hive) catalog, its metastore (embedded
 # Derby) and warehouse kept under the lake, so a lake carries its tables with it and a second run finds them.
 LOCAL_CATALOG = "spark_catalog"
@@ -238,7 +229,7 @@ def _local_builder(app_name: str, catalog_home: Path | None = None) -> SparkSess
             # One local JVM plays driver, executors and, in Connect mode, server: the demo through Connect filled
             # the JIT's code cache in CI ("Out of space in CodeCache") and stopped. The default is 48 MB with the
             # client compiler only (-XX:TieredStopAtLevel=1, as the tests start their JVMs), 240 MB otherwise.
-            f"-XX:ReservedCodeCacheSize=512m {LOCAL_JIT_OPTIONS}"
+            "-XX:ReservedCodeCacheSize=512m"
             + (
                 f" -Dderby.system.home={catalog_home}" if catalog_home else ""
             ),  # derby.log beside the metastore
